@@ -1,0 +1,190 @@
+#include "server/cli.hpp"
+
+#include "geo/error.hpp"
+#include "layers/demo.hpp"
+#include "layers/import.hpp"
+#include "layers/schema.hpp"
+#include "server/handlers.hpp"
+#include "server/listener.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+#include <unistd.h>
+
+namespace sitmap::server {
+
+namespace {
+
+void print_summary(const std::string& layer, const layers::ImportSummary& s) {
+    std::printf("%s: read %lld, written %lld, repaired %lld, dropped parts %lld, skipped %lld",
+                layer.c_str(), static_cast<long long>(s.read), static_cast<long long>(s.written),
+                static_cast<long long>(s.repaired), static_cast<long long>(s.dropped_parts),
+                static_cast<long long>(s.skipped));
+    if (layer == "incidents" || layer == "cercles" || layer == "regions") {
+        std::printf(", incidents in a cercle %lld", static_cast<long long>(s.joined));
+    }
+    std::printf(" (%.2f s)\n", s.seconds);
+    for (const auto& reason : s.skipped_reasons) std::printf("  skipped: %s\n", reason.c_str());
+    if (static_cast<std::int64_t>(s.skipped_reasons.size()) < s.skipped) {
+        std::printf("  ... and %lld more skipped\n",
+                    static_cast<long long>(s.skipped - static_cast<std::int64_t>(s.skipped_reasons.size())));
+    }
+}
+
+/// Progress on a terminal: one line redrawn with rate and ETA. Elsewhere: a line now and then.
+std::function<void(std::int64_t, std::int64_t)> progress_printer() {
+    const bool tty = isatty(STDOUT_FILENO) == 1;
+    auto started = std::chrono::steady_clock::now();
+    auto last_line = std::make_shared<std::int64_t>(0);
+    return [tty, started, last_line](std::int64_t read, std::int64_t total) {
+        const double seconds =
+            std::max(1e-3, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        const double rate = static_cast<double>(read) / seconds;
+        if (tty) {
+            if (total > 0) {
+                const double eta = static_cast<double>(total - read) / std::max(rate, 1.0);
+                std::printf("\r%lld / %lld features, %.0f/s, ETA %.0f s   ", static_cast<long long>(read),
+                            static_cast<long long>(total), rate, eta);
+            } else {
+                std::printf("\r%lld features, %.0f/s   ", static_cast<long long>(read), rate);
+            }
+            if (read == total) std::printf("\n");
+            std::fflush(stdout);
+        } else if (read - *last_line >= 100000) {
+            *last_line = read;
+            std::printf("progress: %lld features, %.0f/s\n", static_cast<long long>(read), rate);
+            std::fflush(stdout);
+        }
+    };
+}
+
+int demo(const std::string& db_path) {
+    auto db = layers::open_database(db_path, geo::Database::Mode::create);
+    for (const auto& summary : layers::import_default_dataset(db)) {
+        (void)summary;
+    }
+    auto count = [&](const char* layer) {
+        auto stmt = db.prepare(std::string("SELECT count(*) FROM ") + layer);
+        stmt.step();
+        return stmt.column_int64(0);
+    };
+    std::printf("%s: default dataset: %lld regions, %lld cercles, %lld routes, %lld bases, %lld incidents (synthetic)\n",
+                db_path.c_str(), static_cast<long long>(count("regions")), static_cast<long long>(count("cercles")),
+                static_cast<long long>(count("routes")), static_cast<long long>(count("bases")),
+                static_cast<long long>(count("incidents")));
+    return 0;
+}
+
+} // namespace
+
+int run_cli(int argc, char** argv) {
+    CLI::App app{"sitmap: a situational-awareness map server (SpatiaLite, vector tiles, OGC API - Features)"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "sitmap 0.1.0");
+
+    std::string db_path;
+
+    auto* demo_cmd = app.add_subcommand("demo", "Create a database holding the embedded default dataset");
+    demo_cmd->add_option("--db", db_path, "SpatiaLite file to create or fill")->required();
+
+    layers::ImportOptions import;
+    std::vector<std::string> maps;
+    std::string mode = "replace";
+    auto* import_cmd = app.add_subcommand("import", "Load any OGR-readable source into a layer");
+    import_cmd->add_option("--db", db_path, "SpatiaLite file (created if absent)")->required();
+    import_cmd->add_option("--layer", import.layer, "Target layer")
+        ->required()
+        ->check(CLI::IsMember({"regions", "cercles", "bases", "incidents", "routes"}));
+    import_cmd->add_option("source", import.source, "File or GDAL path (/vsizip/...)")->required();
+    import_cmd->add_option("--source-layer", import.source_layer, "Layer of a multi-layer source");
+    import_cmd->add_option("--assume-crs", import.assume_crs, "CRS of a source that declares none (EPSG:32630)");
+    import_cmd->add_option("--map", maps, "source_field=attribute (repeatable)");
+    import_cmd->add_option("--mode", mode, "replace, append or upsert (by id)")
+        ->check(CLI::IsMember({"replace", "append", "upsert"}));
+    import_cmd->add_flag("--skip-invalid", import.skip_invalid, "Skip bad features and report them");
+
+    std::string host = "127.0.0.1";
+    unsigned short port = 8080;
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    ServerConfig config;
+    config.web_root = SITMAP_SOURCE_WEB_DIR;
+    config.node_modules = SITMAP_SOURCE_NODE_MODULES;
+    std::string web_root = config.web_root.string();
+    std::string node_modules = config.node_modules.string();
+    auto* serve_cmd = app.add_subcommand("serve", "Serve the web map, vector tiles and GeoJSON over HTTP");
+    serve_cmd->add_option("--db", db_path, "SpatiaLite file")->required();
+    serve_cmd->add_option("--host", host, "Address to listen on")->capture_default_str();
+    serve_cmd->add_option("--port", port, "Port (0 picks a free one)")->capture_default_str();
+    serve_cmd->add_option("--threads", threads, "Threads serving requests")->capture_default_str()->check(CLI::Range(1u, 256u));
+    serve_cmd->add_option("--public-url", config.public_url, "Base of absolute URLs when behind a proxy");
+    serve_cmd->add_option("--web", web_root, "Directory of the web map")->capture_default_str();
+    serve_cmd->add_option("--node-modules", node_modules, "Directory holding maplibre-gl")->capture_default_str();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "sitmap: " << e.what() << " (see sitmap --help)\n";
+        return 2;
+    }
+
+    try {
+        if (demo_cmd->parsed()) return demo(db_path);
+        if (import_cmd->parsed()) {
+            for (const auto& m : maps) {
+                const auto eq = m.find('=');
+                if (eq == std::string::npos || eq == 0 || eq + 1 == m.size()) {
+                    std::cerr << "sitmap import: --map " << m << ": expected source_field=attribute\n";
+                    return 2;
+                }
+                import.field_map.emplace_back(m.substr(0, eq), m.substr(eq + 1));
+            }
+            import.mode = mode == "append" ? layers::ImportMode::append
+                          : mode == "upsert" ? layers::ImportMode::upsert
+                                             : layers::ImportMode::replace;
+            import.progress = progress_printer();
+            auto db = layers::open_database(db_path, geo::Database::Mode::create);
+            print_summary(import.layer, layers::import_layer(db, import));
+            return 0;
+        }
+        if (serve_cmd->parsed()) {
+            config.database = db_path;
+            config.web_root = web_root;
+            config.node_modules = node_modules;
+            if (!std::filesystem::exists(db_path)) {
+                std::cerr << "sitmap serve: " << db_path << " does not exist (create it with `sitmap demo --db "
+                          << db_path << "`)\n";
+                return 2;
+            }
+            Router router;
+            register_routes(router, config);
+            Server server(router, host, port, threads);
+            spdlog::info("sitmap serving {} at http://{}:{}/ with {} threads", db_path, host, server.port(), threads);
+            server.run();
+            spdlog::info("sitmap stopped");
+            return 0;
+        }
+    } catch (const input_error& e) {
+        std::cerr << "sitmap: " << e.what() << "\n";
+        return 2;
+    } catch (const not_found_error& e) {
+        std::cerr << "sitmap: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "sitmap: " << e.what() << "\n";
+        return 1;
+    }
+    return 2;
+}
+
+} // namespace sitmap::server

@@ -1,0 +1,108 @@
+#pragma once
+/// HTTP types shared by the router, the handlers and the sessions (Boost.Beast 1.74).
+///
+/// A handler turns a `Request` into a `Response`. A `Response` is either a whole body in memory
+/// (`StringResponse`) or a header plus a producer of chunks (`StreamedResponse`) that the session
+/// sends with chunked transfer encoding, so a large body never has to be held at once.
+
+#include <boost/beast/http.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace sitmap::server {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+
+/// A parsed request; the body (if any) is held in memory, bounded by the session's body limit.
+using Request = http::request<http::string_body>;
+
+/// An ordinary response with its whole body in memory.
+using StringResponse = http::response<http::string_body>;
+
+/// Produces the next chunk of a streamed body: fills `chunk` (cleared before each call) and
+/// returns true, or returns false when the body is complete (then `chunk` is ignored).
+/// An empty chunk with `true` is skipped. It is called on the connection's strand, one call at a
+/// time, after the header has been sent; if it throws, the connection is closed without the final
+/// chunk, so the client sees a truncated body rather than a wrong one.
+using ChunkProducer = std::function<bool(std::string& chunk)>;
+
+/// A response whose body is produced piece by piece and sent with `Transfer-Encoding: chunked`.
+/// The header is used as given (status, Content-Type, ...); the session sets chunked itself.
+struct StreamedResponse {
+    http::response<http::empty_body> header;
+    ChunkProducer next_chunk;
+};
+
+/// What a handler returns.
+using Response = std::variant<StringResponse, StreamedResponse>;
+
+/// The header (status and fields) of either kind of response.
+inline http::response_header<>& header_of(Response& response)
+{
+    if (auto* streamed = std::get_if<StreamedResponse>(&response)) {
+        return streamed->header.base();
+    }
+    return std::get<StringResponse>(response).base();
+}
+
+/// The header (status and fields) of either kind of response.
+inline const http::response_header<>& header_of(const Response& response)
+{
+    if (const auto* streamed = std::get_if<StreamedResponse>(&response)) {
+        return streamed->header.base();
+    }
+    return std::get<StringResponse>(response).base();
+}
+
+/// A Beast string view as a standard one.
+inline std::string_view to_std(beast::string_view text) noexcept
+{
+    return {text.data(), text.size()};
+}
+
+/// A response with a body in memory and its Content-Type; Content-Length is set by the router.
+inline StringResponse make_response(http::status status, std::string body, std::string_view content_type)
+{
+    StringResponse response{status, 11};
+    response.set(http::field::content_type, beast::string_view{content_type.data(), content_type.size()});
+    response.body() = std::move(body);
+    return response;
+}
+
+/// A streamed response: `next_chunk` is called until it returns false (see ChunkProducer).
+inline StreamedResponse make_streamed_response(http::status status, std::string_view content_type,
+                                               ChunkProducer next_chunk)
+{
+    StreamedResponse response;
+    response.header.result(status);
+    response.header.version(11);
+    response.header.set(http::field::content_type, beast::string_view{content_type.data(), content_type.size()});
+    response.next_chunk = std::move(next_chunk);
+    return response;
+}
+
+/// The path of a request target, without the query string (still percent-encoded).
+inline std::string_view target_path(std::string_view target)
+{
+    return target.substr(0, target.find('?'));
+}
+
+/// The path of a request target, without the query string (still percent-encoded).
+inline std::string_view target_path(beast::string_view target)
+{
+    return target_path(to_std(target));
+}
+
+/// The query string of a request target, without the '?' (empty if there is none).
+inline std::string_view target_query(std::string_view target)
+{
+    const auto question = target.find('?');
+    return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+}
+
+} // namespace sitmap::server

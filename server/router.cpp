@@ -1,0 +1,268 @@
+#include "server/router.hpp"
+
+#include "geo/error.hpp"
+#include "server/json_error.hpp"
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+#include <utility>
+
+namespace sitmap::server {
+
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path)
+{
+    // path starts with '/'; "/a/b" -> {"a", "b"}, "/" -> {""}, "/a/" -> {"a", ""}
+    std::vector<std::string_view> parts;
+    std::size_t start = 1;
+    while (true) {
+        const auto slash = path.find('/', start);
+        if (slash == std::string_view::npos) {
+            parts.push_back(path.substr(start));
+            break;
+        }
+        parts.push_back(path.substr(start, slash - start));
+        start = slash + 1;
+    }
+    return parts;
+}
+
+using Captures = std::vector<std::pair<std::string_view, std::string_view>>;
+
+template <class Tokens>
+bool match_segment(const Tokens& tokens, std::size_t ti, std::string_view part, std::size_t pos, Captures& captures)
+{
+    if (ti == tokens.size()) {
+        return pos == part.size();
+    }
+    const auto& token = tokens[ti];
+    if (!token.capture) {
+        if (part.substr(pos, token.text.size()) != token.text) {
+            return false;
+        }
+        return match_segment(tokens, ti + 1, part, pos + token.text.size(), captures);
+    }
+    if (pos >= part.size()) {
+        return false;  // a capture is never empty
+    }
+    if (ti + 1 == tokens.size()) {
+        captures.emplace_back(token.text, part.substr(pos));
+        return true;
+    }
+    // The next token is a literal (adjacent captures are refused when the route is added):
+    // try each place it occurs, shortest capture first.
+    const std::string& next = tokens[ti + 1].text;
+    for (auto at = part.find(next, pos + 1); at != std::string_view::npos; at = part.find(next, at + 1)) {
+        const auto mark = captures.size();
+        captures.emplace_back(token.text, part.substr(pos, at - pos));
+        if (match_segment(tokens, ti + 1, part, at, captures)) {
+            return true;
+        }
+        captures.resize(mark);
+    }
+    return false;
+}
+
+std::string describe(const Request& request)
+{
+    const auto method = request.method_string();
+    return std::string(method.data(), method.size()) + " " + std::string(target_path(request.target()));
+}
+
+// Version, keep-alive, Content-Length and HEAD: the parts of a response no handler should
+// have to think about.
+Response finish(Response response, const Request& request)
+{
+    const bool head = request.method() == http::verb::head;
+    bool length_unknown = false;  // the HEAD of a streamed body: no Content-Length to announce
+    if (auto* streamed = std::get_if<StreamedResponse>(&response)) {
+        if (head || request.version() < 11) {
+            StringResponse whole{std::move(streamed->header.base())};
+            if (!head) {
+                std::string chunk;
+                while (true) {
+                    chunk.clear();
+                    if (!streamed->next_chunk || !streamed->next_chunk(chunk)) {
+                        break;
+                    }
+                    whole.body() += chunk;
+                }
+            }
+            whole.erase(http::field::content_length);
+            // HEAD announces what GET would send; the session writes the header alone.
+            whole.chunked(head);
+            length_unknown = head;
+            response = std::move(whole);
+        } else {
+            streamed->header.erase(http::field::content_length);
+            streamed->header.chunked(true);
+        }
+    }
+    if (auto* whole = std::get_if<StringResponse>(&response)) {
+        if (!length_unknown) {
+            whole->prepare_payload();
+        }
+        if (head) {
+            whole->body().clear();  // Content-Length stays that of the GET
+        }
+    }
+    if (auto* streamed = std::get_if<StreamedResponse>(&response)) {
+        streamed->header.version(request.version());
+        streamed->header.keep_alive(request.keep_alive());
+    } else {
+        auto& whole = std::get<StringResponse>(response);
+        whole.version(request.version());
+        whole.keep_alive(request.keep_alive());
+    }
+    return response;
+}
+
+} // namespace
+
+const std::string& RouteContext::param(std::string_view name) const
+{
+    const auto found = params.find(name);
+    if (found == params.end()) {
+        throw internal_error("the route has no parameter '" + std::string(name) + "'");
+    }
+    return found->second;
+}
+
+void Router::add(http::verb method, std::string_view pattern, Handler handler)
+{
+    if (pattern.empty() || pattern.front() != '/') {
+        throw std::invalid_argument("route pattern '" + std::string(pattern) + "' does not start with '/'");
+    }
+    Route route{method, std::string(pattern), {}, 0, std::move(handler)};
+    std::set<std::string, std::less<>> names;
+    for (const auto part : split_path(pattern)) {
+        Segment segment;
+        std::size_t pos = 0;
+        while (pos < part.size()) {
+            if (part[pos] == '{') {
+                const auto close = part.find('}', pos);
+                const auto name = close == std::string_view::npos ? std::string_view{} : part.substr(pos + 1, close - pos - 1);
+                if (name.empty() || name.find('{') != std::string_view::npos) {
+                    throw std::invalid_argument("route pattern '" + route.pattern + "' has a malformed capture");
+                }
+                if (!segment.empty() && segment.back().capture) {
+                    throw std::invalid_argument("route pattern '" + route.pattern + "' has two adjacent captures");
+                }
+                if (!names.emplace(name).second) {
+                    throw std::invalid_argument("route pattern '" + route.pattern + "' repeats the capture '" +
+                                                std::string(name) + "'");
+                }
+                segment.push_back({true, std::string(name)});
+                pos = close + 1;
+            } else {
+                auto end = part.find('{', pos);
+                if (end == std::string_view::npos) {
+                    end = part.size();
+                }
+                const auto literal = part.substr(pos, end - pos);
+                if (literal.find('}') != std::string_view::npos) {
+                    throw std::invalid_argument("route pattern '" + route.pattern + "' has an unbalanced '}'");
+                }
+                segment.push_back({false, std::string(literal)});
+                route.literal_chars += literal.size();
+                pos = end;
+            }
+        }
+        route.segments.push_back(std::move(segment));
+    }
+    m_routes.push_back(std::move(route));
+}
+
+bool Router::match(const Route& route, const std::vector<std::string_view>& parts, Captures& captures)
+{
+    if (route.segments.size() != parts.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (!match_segment(route.segments[i], 0, parts[i], 0, captures)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+Response Router::dispatch(const Request& request) const
+{
+    const std::string_view target{request.target().data(), request.target().size()};
+    const auto path = target_path(target);
+    if (path.empty() || path.front() != '/') {
+        throw input_error("the request target must be a path starting with '/'");
+    }
+    const auto parts = split_path(path);
+    const auto method = request.method();
+
+    const Route* best = nullptr;
+    Captures best_captures;
+    std::set<std::string> allowed;
+    for (const auto& route : m_routes) {
+        Captures captures;
+        if (!match(route, parts, captures)) {
+            continue;
+        }
+        const auto name = http::to_string(route.method);
+        allowed.emplace(name.data(), name.size());
+        if (route.method == http::verb::get) {
+            allowed.emplace("HEAD");
+        }
+        const bool serves = route.method == method || (method == http::verb::head && route.method == http::verb::get);
+        if (!serves) {
+            continue;
+        }
+        // Prefer the more literal route; for HEAD, an explicit HEAD route over a GET one.
+        const bool better = best == nullptr || route.literal_chars > best->literal_chars ||
+                            (route.literal_chars == best->literal_chars && route.method == method &&
+                             best->method != method);
+        if (better) {
+            best = &route;
+            best_captures = std::move(captures);
+        }
+    }
+
+    if (best != nullptr) {
+        RouteContext context{request, path, {}, Query::parse(target_query(target))};
+        for (const auto& [name, raw] : best_captures) {
+            context.params.emplace(std::string(name), percent_decode(raw));
+        }
+        return best->handler(context);
+    }
+    if (!allowed.empty()) {
+        std::string allow;
+        for (const auto& name : allowed) {
+            allow += allow.empty() ? name : ", " + name;
+        }
+        auto response = json_error(http::status::method_not_allowed, "method_not_allowed",
+                                   describe(request) + " is not allowed; allowed: " + allow);
+        response.set(http::field::allow, allow);
+        return response;
+    }
+    if (m_fallback && (method == http::verb::get || method == http::verb::head)) {
+        return m_fallback(RouteContext{request, path, {}, Query::parse(target_query(target))});
+    }
+    throw not_found_error("no resource at " + std::string(path));
+}
+
+Response Router::handle(const Request& request) const noexcept
+{
+    Response response;
+    try {
+        response = dispatch(request);
+    } catch (...) {
+        response = error_response(std::current_exception(), describe(request));
+    }
+    try {
+        return finish(std::move(response), request);
+    } catch (...) {
+        // A producer failed while being collected for HTTP/1.0 or HEAD, or a handler returned
+        // a body that its status forbids (a 304 with content).
+        return finish(error_response(std::current_exception(), describe(request)), request);
+    }
+}
+
+} // namespace sitmap::server

@@ -1,0 +1,284 @@
+#include "server/session.hpp"
+
+#include "server/json_error.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <vector>
+
+namespace sitmap::server {
+
+bool SessionRegistry::add(const std::shared_ptr<Session>& session)
+{
+    const std::lock_guard lock{m_mutex};
+    if (m_closing) {
+        return false;
+    }
+    m_sessions.emplace(session.get(), session);
+    return true;
+}
+
+void SessionRegistry::remove(const Session* session) noexcept
+{
+    const std::lock_guard lock{m_mutex};
+    m_sessions.erase(session);
+}
+
+void SessionRegistry::close_all()
+{
+    std::vector<std::shared_ptr<Session>> live;
+    {
+        const std::lock_guard lock{m_mutex};
+        m_closing = true;
+        for (const auto& [key, weak] : m_sessions) {
+            if (auto session = weak.lock()) {
+                live.push_back(std::move(session));
+            }
+        }
+    }
+    // Outside the lock: a session released here may run its destructor, which locks.
+    for (const auto& session : live) {
+        session->close();
+    }
+}
+
+std::size_t SessionRegistry::size() const
+{
+    const std::lock_guard lock{m_mutex};
+    return m_sessions.size();
+}
+
+Session::Session(tcp::socket&& socket, const Router& router, const SessionLimits& limits,
+                 std::shared_ptr<SessionRegistry> registry)
+    : m_stream(std::move(socket)), m_router(router), m_limits(limits), m_registry(std::move(registry))
+{
+    beast::error_code ec;
+    const auto remote = m_stream.socket().remote_endpoint(ec);
+    m_client = ec ? "-" : remote.address().to_string();
+}
+
+Session::~Session()
+{
+    m_registry->remove(this);
+}
+
+void Session::run()
+{
+    net::dispatch(m_stream.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+}
+
+void Session::close()
+{
+    net::post(m_stream.get_executor(), [self = shared_from_this()] {
+        self->m_stopping = true;
+        if (!self->m_busy) {
+            // Waiting for a request: cancel the read; its handler ends the session.
+            beast::error_code ec;
+            self->m_stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+            self->m_stream.close();
+        }
+    });
+}
+
+void Session::do_read()
+{
+    m_busy = false;
+    if (m_stopping) {
+        do_close();
+        return;
+    }
+    m_parser.emplace();
+    m_parser->header_limit(m_limits.header_limit);
+    m_parser->body_limit(m_limits.body_limit);
+    m_stream.expires_after(m_limits.read_timeout);
+    http::async_read(m_stream, m_buffer, *m_parser, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+}
+
+void Session::on_read(beast::error_code ec, std::size_t /*bytes*/)
+{
+    m_busy = true;
+    m_started = std::chrono::steady_clock::now();
+    m_body_bytes = 0;
+    if (ec) {
+        // The request line may have been read before the failure.
+        const auto& partial = m_parser->get();
+        m_log_method = partial.method_string().empty() ? "-" : std::string(partial.method_string());
+        m_log_path = partial.target().empty() ? "-" : std::string(target_path(partial.target()));
+    }
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
+        m_stopping) {
+        do_close();
+        return;
+    }
+    if (ec == http::error::header_limit) {
+        reject(http::status::request_header_fields_too_large, "header_too_large",
+               "the request header is larger than " + std::to_string(m_limits.header_limit) + " bytes");
+        return;
+    }
+    if (ec == http::error::body_limit) {
+        reject(http::status::payload_too_large, "payload_too_large",
+               "the request body is larger than " + std::to_string(m_limits.body_limit) + " bytes");
+        return;
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category()) {
+        reject(http::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+        return;
+    }
+    if (ec) {
+        do_close();  // reset by the peer and the like
+        return;
+    }
+
+    m_request = m_parser->release();
+    m_log_method = std::string(m_request.method_string());
+    m_log_path = std::string(target_path(m_request.target()));
+    send(m_router.handle(m_request));
+}
+
+void Session::reject(http::status status, std::string_view code, std::string_view message)
+{
+    auto response = json_error(status, code, message);
+    response.keep_alive(false);
+    response.prepare_payload();
+    send(std::move(response));
+}
+
+void Session::send(Response response)
+{
+    m_stream.expires_after(m_limits.write_timeout);
+    if (auto* whole = std::get_if<StringResponse>(&response)) {
+        m_response.emplace(std::move(*whole));
+        m_body_bytes = m_response->body().size();
+        if (m_request.method() == http::verb::head) {
+            // The header says what GET would send (Content-Length or chunked); no body follows.
+            m_header_only.emplace(*m_response);
+            http::async_write_header(m_stream, *m_header_only,
+                                     beast::bind_front_handler(&Session::on_write, shared_from_this()));
+            return;
+        }
+        http::async_write(m_stream, *m_response, beast::bind_front_handler(&Session::on_write, shared_from_this()));
+        return;
+    }
+    m_streamed.emplace(std::move(std::get<StreamedResponse>(response)));
+    m_serializer.emplace(m_streamed->header);
+    http::async_write_header(m_stream, *m_serializer,
+                             beast::bind_front_handler(&Session::on_stream_header, shared_from_this()));
+}
+
+void Session::on_write(beast::error_code ec, std::size_t /*bytes*/)
+{
+    log_access(m_response->result_int());
+    const bool need_eof = m_response->need_eof();
+    m_header_only.reset();
+    m_response.reset();
+    if (ec) {
+        do_close();
+        return;
+    }
+    after_response(need_eof);
+}
+
+void Session::on_stream_header(beast::error_code ec, std::size_t /*bytes*/)
+{
+    if (ec) {
+        log_access(m_streamed->header.result_int());
+        do_close();
+        return;
+    }
+    write_next_chunk();
+}
+
+void Session::write_next_chunk()
+{
+    while (true) {
+        m_chunk.clear();
+        bool more = false;
+        try {
+            more = m_streamed->next_chunk && m_streamed->next_chunk(m_chunk);
+        } catch (const std::exception& e) {
+            // The status line is gone already: all that is left is to cut the body short.
+            spdlog::error("{} {}: streamed response failed after {} bytes: {}", m_log_method, m_log_path,
+                          m_body_bytes, e.what());
+            log_access(m_streamed->header.result_int());
+            do_close();
+            return;
+        } catch (...) {
+            spdlog::error("{} {}: streamed response failed after {} bytes", m_log_method, m_log_path, m_body_bytes);
+            log_access(m_streamed->header.result_int());
+            do_close();
+            return;
+        }
+        if (!more) {
+            m_stream.expires_after(m_limits.write_timeout);
+            net::async_write(m_stream, http::make_chunk_last(),
+                             beast::bind_front_handler(&Session::on_last_chunk, shared_from_this()));
+            return;
+        }
+        if (!m_chunk.empty()) {
+            break;  // an empty chunk would read as the end of the body
+        }
+    }
+    m_body_bytes += m_chunk.size();
+    m_stream.expires_after(m_limits.write_timeout);
+    net::async_write(m_stream, http::make_chunk(net::buffer(m_chunk)),
+                     beast::bind_front_handler(&Session::on_chunk, shared_from_this()));
+}
+
+void Session::on_chunk(beast::error_code ec, std::size_t /*bytes*/)
+{
+    if (ec) {
+        log_access(m_streamed->header.result_int());
+        do_close();
+        return;
+    }
+    write_next_chunk();
+}
+
+void Session::on_last_chunk(beast::error_code ec, std::size_t /*bytes*/)
+{
+    log_access(m_streamed->header.result_int());
+    const bool need_eof = m_streamed->header.need_eof();
+    m_serializer.reset();
+    m_streamed.reset();
+    m_chunk.clear();
+    m_chunk.shrink_to_fit();
+    if (ec) {
+        do_close();
+        return;
+    }
+    after_response(need_eof);
+}
+
+void Session::after_response(bool need_eof)
+{
+    if (need_eof || m_stopping) {
+        do_close();
+        return;
+    }
+    do_read();
+}
+
+void Session::do_close()
+{
+    if (m_closed) {
+        return;
+    }
+    m_closed = true;
+    // Send a FIN; the socket itself closes when the last handler releases the session.
+    beast::error_code ec;
+    m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void Session::log_access(unsigned status)
+{
+    const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - m_started);
+    spdlog::info("{} {} {} {} {}B {:.1f}ms", m_client, m_log_method, m_log_path, status, m_body_bytes,
+                 elapsed.count());
+}
+
+} // namespace sitmap::server

@@ -1,0 +1,122 @@
+#pragma once
+/// One HTTP/1.1 connection: read a request, answer it through the router, repeat (keep-alive).
+
+#include "server/http.hpp"
+#include "server/router.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace sitmap::server {
+
+namespace net = boost::asio;
+using tcp = boost::asio::ip::tcp;
+
+/// The limits every connection is held to.
+struct SessionLimits {
+    /// Time allowed to receive one whole request, idle keep-alive time included.
+    std::chrono::steady_clock::duration read_timeout = std::chrono::seconds(30);
+    /// Time allowed to send one response, or one chunk of a streamed response.
+    std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(30);
+    /// Bytes of request line plus header fields; more gets 431 and the connection closed.
+    std::uint32_t header_limit = 16 * 1024;
+    /// Bytes of request body; more gets 413 and the connection closed.
+    std::uint64_t body_limit = 1024 * 1024;
+};
+
+class Session;
+
+/// The live sessions of a server, so that a shutdown can close them. Thread-safe.
+class SessionRegistry {
+public:
+    /// Adds a session; returns false (and adds nothing) once close_all() has run.
+    bool add(const std::shared_ptr<Session>& session);
+
+    /// Removes a session (from its destructor).
+    void remove(const Session* session) noexcept;
+
+    /// Refuses new sessions and asks each live one to close: at once if it waits for a
+    /// request, after its current response otherwise.
+    void close_all();
+
+    /// The number of live sessions.
+    std::size_t size() const;
+
+private:
+    mutable std::mutex m_mutex;
+    bool m_closing = false;
+    std::unordered_map<const Session*, std::weak_ptr<Session>> m_sessions;
+};
+
+/// One connection, served on its own strand (the socket's executor must be a strand).
+///
+/// Requests are read with a header limit, a body limit and a deadline; each is answered by
+/// `Router::handle` on the strand and written before the next is read, so pipelined requests
+/// are answered in order. A malformed request gets 400, too large a header 431, too large a
+/// body 413, and the connection is then closed. Network failures are error codes that end the
+/// session; nothing is thrown. One access log line (spdlog, info) per response:
+/// client, method, path without query, status, body bytes, milliseconds.
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket&& socket, const Router& router, const SessionLimits& limits,
+            std::shared_ptr<SessionRegistry> registry);
+    ~Session();
+
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    /// Starts serving; the session keeps itself alive until the connection ends.
+    void run();
+
+    /// Thread-safe: closes the connection after the response in progress, or at once if the
+    /// session is waiting for a request.
+    void close();
+
+private:
+    void do_read();
+    void on_read(beast::error_code ec, std::size_t bytes);
+    void reject(http::status status, std::string_view code, std::string_view message);
+    void send(Response response);
+    void on_write(beast::error_code ec, std::size_t bytes);
+    void on_stream_header(beast::error_code ec, std::size_t bytes);
+    void write_next_chunk();
+    void on_chunk(beast::error_code ec, std::size_t bytes);
+    void on_last_chunk(beast::error_code ec, std::size_t bytes);
+    void after_response(bool need_eof);
+    void do_close();
+    void log_access(unsigned status);
+
+    beast::tcp_stream m_stream;
+    beast::flat_buffer m_buffer;
+    const Router& m_router;
+    SessionLimits m_limits;
+    std::shared_ptr<SessionRegistry> m_registry;
+    std::string m_client;
+
+    std::optional<http::request_parser<http::string_body>> m_parser;
+    Request m_request;
+    std::optional<StringResponse> m_response;
+    std::optional<http::response_serializer<http::string_body>> m_header_only;  // for HEAD
+    std::optional<StreamedResponse> m_streamed;
+    std::optional<http::response_serializer<http::empty_body>> m_serializer;
+    std::string m_chunk;
+
+    // Touched only on the strand.
+    bool m_busy = false;      // a request is being answered
+    bool m_stopping = false;  // close() was called
+    bool m_closed = false;
+    std::string m_log_method;
+    std::string m_log_path;
+    std::size_t m_body_bytes = 0;
+    std::chrono::steady_clock::time_point m_started;
+};
+
+} // namespace sitmap::server
