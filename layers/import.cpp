@@ -3,6 +3,7 @@
 #include "geo/error.hpp"
 #include "geo/gdal.hpp"
 #include "geo/geos.hpp"
+#include "layers/changes.hpp"
 #include "layers/layer.hpp"
 #include "layers/values.hpp"
 
@@ -161,7 +162,8 @@ struct Importer {
     }
 
     /// The WKB of the feature's geometry in EPSG:4326, checked and repaired, or an error.
-    std::string geometry_wkb(OGRFeatureH feature, OGRCoordinateTransformationH ct, std::int64_t index) {
+    std::string geometry_wkb(OGRFeatureH feature, OGRCoordinateTransformationH ct, std::int64_t index,
+                             std::optional<std::array<double, 4>>& changed) {
         OGRGeometryH g = OGR_F_GetGeometryRef(feature);
         if (!g || OGR_G_IsEmpty(g)) fail(index, "the feature has no geometry (empty geometries are refused)");
         if (ct && OGR_G_Transform(g, ct) != OGRERR_NONE) {
@@ -174,6 +176,7 @@ struct Importer {
             fail(index, "coordinates out of range for EPSG:4326 (" + std::to_string(env.MinX) + " " +
                             std::to_string(env.MinY) + "): is the source's CRS right? (--assume-crs)");
         }
+        extend(changed, {env.MinX, env.MinY, env.MaxX, env.MaxY});
         std::string wkb(static_cast<std::size_t>(OGR_G_WkbSize(g)), '\0');
         OGR_G_ExportToIsoWkb(g, wkbNDR, reinterpret_cast<unsigned char*>(wkb.data()));
         auto geometry = geo::Geometry::from_wkb(wkb);
@@ -327,7 +330,11 @@ struct Importer {
 
         const FieldPlan plan = plan_fields(layer, defn, options);
         geo::Transaction tx(db);
-        if (options.mode == ImportMode::replace) db.exec("DELETE FROM " + layer.name);
+        std::optional<std::array<double, 4>> changed;  // what the import touches, for the change log
+        if (options.mode == ImportMode::replace) {
+            if (auto old = layer_extent(db, layer.name)) extend(changed, *old);
+            db.exec("DELETE FROM " + layer.name);
+        }
         auto insert = db.prepare(insert_sql());
         std::vector<std::int64_t> written_fids;
         const std::int64_t total = OGR_L_GetFeatureCount(source, 0);
@@ -381,7 +388,7 @@ struct Importer {
                 } else {
                     insert.bind(parameter++, props.dump(-1, ' ', false, json::error_handler_t::replace));
                 }
-                const std::string wkb = geometry_wkb(feature.get(), ct.get(), index);
+                const std::string wkb = geometry_wkb(feature.get(), ct.get(), index, changed);
                 insert.bind_blob(parameter++, wkb.data(), wkb.size());
                 try {
                     if (insert.step()) written_fids.push_back(insert.column_int64(0));
@@ -401,6 +408,7 @@ struct Importer {
         }
         if (options.progress) options.progress(summary.read, total);
 
+        if (changed) record_change(db, layer.name, *changed);
         if (layer.name == "incidents") {
             summary.joined = join_incidents(written_fids);
         } else if (layer.name == "cercles" || layer.name == "regions") {

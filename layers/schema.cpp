@@ -51,8 +51,15 @@ void migrate_to_1(geo::Database& db) {
     db.exec("CREATE INDEX cercles_region ON cercles (region_id)");
 }
 
+// Version 2: the change log read by running servers to invalidate cached tiles.
+void migrate_to_2(geo::Database& db) {
+    db.exec("CREATE TABLE sitmap_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, layer TEXT NOT NULL, "
+            "min_lon REAL NOT NULL, min_lat REAL NOT NULL, max_lon REAL NOT NULL, max_lat REAL NOT NULL, "
+            "changed_at TEXT NOT NULL)");
+}
+
 const std::vector<std::function<void(geo::Database&)>>& migrations() {
-    static const std::vector<std::function<void(geo::Database&)>> list = {migrate_to_1};
+    static const std::vector<std::function<void(geo::Database&)>> list = {migrate_to_1, migrate_to_2};
     return list;
 }
 

@@ -12,7 +12,8 @@ namespace {
 using geo::mvt::GeomType;
 
 void add_properties(geo::mvt::FeatureBuilder& feature, const Layer& layer, const geo::Statement& stmt) {
-    int column = 1;
+    feature.property("id", stmt.column_text(1));
+    int column = 2;
     for (const auto& c : layer.columns) {
         switch (stmt.column_type(column)) {
             case SQLITE_NULL: break;
@@ -81,7 +82,7 @@ void add_layer(geo::mvt::TileBuilder& tile_builder, geo::Database& db, const geo
     tile_filter.bbox = std::array<double, 4>{box.min_x, box.min_y, box.max_x, box.max_y};
     std::vector<SqlValue> params;
     const bool points = layer.geometry == GeometryKind::point;
-    std::string sql = "SELECT t.fid";
+    std::string sql = "SELECT t.fid, t.id";
     for (const auto& c : layer.columns) sql += ", t." + c.name;
     sql += points ? ", ST_X(t.geom), ST_Y(t.geom)" : ", AsBinary(t.geom)";
     sql += " FROM " + layer.name + " t WHERE 1=1" + filter_sql(layer, tile_filter, params) + " ORDER BY t.fid";
@@ -91,7 +92,7 @@ void add_layer(geo::mvt::TileBuilder& tile_builder, geo::Database& db, const geo
     const geo::TileTransform transform(tile, options.extent);
     const double low = -static_cast<double>(options.buffer);
     const double high = static_cast<double>(options.extent + options.buffer);
-    const int geometry_column = 1 + static_cast<int>(layer.columns.size());
+    const int geometry_column = 2 + static_cast<int>(layer.columns.size());
     auto& out = tile_builder.add_layer(layer.name, options.extent);
     std::vector<geo::TilePoint> scratch;
     const GeomType type = points ? GeomType::Point

@@ -102,6 +102,7 @@ void Session::do_read()
 void Session::on_read(beast::error_code ec, std::size_t /*bytes*/)
 {
     m_busy = true;
+    m_request = {};
     m_started = std::chrono::steady_clock::now();
     m_body_bytes = 0;
     if (ec) {

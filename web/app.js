@@ -92,7 +92,8 @@ const TITLES = {
 function enablePopups() {
   const groups = POPUP_ORDER.map((id) => GROUPS.find((g) => g.id === id));
   const layerIds = groups.flatMap((g) => g.interactive);
-  const popup = new maplibregl.Popup({ maxWidth: '320px', className: 'sitmap-popup' });
+  // closeOnClick off: the click handler below replaces or removes the popup itself.
+  const popup = new maplibregl.Popup({ maxWidth: '320px', className: 'sitmap-popup', closeOnClick: false });
 
   const featuresAt = (point) => {
     const tolerance = 5; // pixels around the pointer, so small symbols are easy to hit

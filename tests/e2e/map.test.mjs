@@ -108,6 +108,32 @@ try {
     return target.name;
   });
 
+  await check('clicking an incident while a popup is open shows the incident instead', async () => {
+    const target = await page.evaluate(() => {
+      const map = window.map;
+      const panel = document.getElementById('panel').getBoundingClientRect();
+      const popup = document.querySelector('.maplibregl-popup').getBoundingClientRect();
+      const canvas = map.getCanvas().getBoundingClientRect();
+      const outside = (x, y, r) => x < r.left - 10 || x > r.right + 10 || y < r.top - 10 || y > r.bottom + 10;
+      for (const f of map.queryRenderedFeatures({ layers: ['incidents-circle'] })) {
+        const p = map.project(f.geometry.coordinates);
+        const x = p.x + canvas.left;
+        const y = p.y + canvas.top;
+        if (outside(x, y, panel) && outside(x, y, popup) && x < canvas.right - 60 && y < canvas.bottom - 40 &&
+            // No base symbol or base name within the app's click tolerance.
+            map.queryRenderedFeatures([[p.x - 8, p.y - 8], [p.x + 8, p.y + 8]], { layers: ['bases-symbol'] }).length === 0) return { x, y, id: f.properties.id ?? f.id };
+      }
+      return null;
+    });
+    expect(target, 'no incident clear of the panel, the popup and the bases to click');
+    await page.mouse.click(target.x, target.y);
+    const popup = page.locator('.maplibregl-popup-content');
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    const text = await popup.innerText();
+    expect(/occurred at/.test(text), `popup does not describe an incident: ${text.slice(0, 120)}`);
+    return `incident ${target.id}`;
+  });
+
   await check('a closer view renders cercle labels and base symbols', async () => {
     await page.evaluate(() => window.map.jumpTo({ center: [-0.5, 16.3], zoom: 7.5 }));
     await waitForMapIdle(page);

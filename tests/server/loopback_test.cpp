@@ -166,7 +166,14 @@ TEST_CASE("loopback: a streamed response arrives chunked and intact", "[http]")
     auto head = client.request(http::verb::head, "/stream");
     CHECK(head.result() == http::status::ok);
     CHECK(head.body().empty());
+    CHECK(head.chunked());
     CHECK(client.get("/hello/after-head").body() == "hello after-head");
+
+    head = client.request(http::verb::head, "/hello/head");
+    CHECK(head.result() == http::status::ok);
+    CHECK(head[http::field::content_length] == "10");
+    CHECK(head.body().empty());
+    CHECK(client.get("/hello/after-head-2").body() == "hello after-head-2");
     CHECK(expected_stream(2) == "a|bb|");
 }
 

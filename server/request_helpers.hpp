@@ -1,0 +1,41 @@
+#pragma once
+/// What the route handlers share: the server's configuration, a database connection per thread,
+/// and the parsing of common request parameters.
+
+#include "geo/sqlite.hpp"
+#include "layers/filter.hpp"
+#include "layers/layer.hpp"
+#include "server/http.hpp"
+#include "server/query.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace sitmap::server {
+
+/// What the handlers need to know about this server.
+struct ServerConfig {
+    std::string database;                 ///< the SpatiaLite file, opened read-only per thread
+    std::filesystem::path web_root;       ///< the web map (index.html, app.js, fonts/)
+    std::filesystem::path node_modules;   ///< where maplibre-gl/dist is found
+    std::string public_url;               ///< base of absolute URLs ("http://127.0.0.1:8080"); from Host when empty
+};
+
+/// This thread's read-only connection to the database (SQLite connections are not shared
+/// between threads; each server thread opens its own on first use and keeps it).
+geo::Database& connection(const ServerConfig& config);
+
+/// A whole number from a request parameter; throws sitmap::input_error naming `what`.
+long long parse_integer(const std::string& text, const char* what);
+
+/// bbox (when `with_bbox`), from, to, type and target from the query.
+layers::Filter filter_from(const Query& query, bool with_bbox);
+
+/// The base of absolute URLs: the configured public URL, or http://{Host}.
+std::string base_url(const ServerConfig& config, const Request& request);
+
+/// Every layer, in drawing order.
+std::vector<const layers::Layer*> every_layer();
+
+} // namespace sitmap::server
