@@ -20,8 +20,10 @@ std::string select_sql(const Layer& layer) {
     }() + "t.props, AsGeoJSON(t.geom, 6, 0) FROM " + layer.name + " t WHERE 1=1";
 }
 
-/// Appends one Feature built from the current row of `stmt` (laid out as select_sql()).
-void append_feature(std::string& out, const Layer& layer, const geo::Statement& stmt) {
+/// Appends one Feature built from the current row of `stmt` (laid out as select_sql()), with the
+/// `computed` properties (a JSON object, or null) after the stored ones.
+void append_feature(std::string& out, const Layer& layer, const geo::Statement& stmt,
+                    const json& computed = nullptr) {
     json properties = json::object();
     int column = 2;
     for (const auto& c : layer.columns) {
@@ -48,6 +50,9 @@ void append_feature(std::string& out, const Layer& layer, const geo::Statement& 
         }
     }
     ++column;
+    if (computed.is_object()) {
+        for (auto& [key, value] : computed.items()) properties[key] = value;
+    }
     out += R"({"type":"Feature","id":)";
     out += json(std::string(stmt.column_text(1))).dump();
     out += R"(,"geometry":)";
@@ -59,18 +64,55 @@ void append_feature(std::string& out, const Layer& layer, const geo::Statement& 
 
 } // namespace
 
+Condition& Condition::operator+=(const Condition& other) {
+    sql += other.sql;
+    params.insert(params.end(), other.params.begin(), other.params.end());
+    return *this;
+}
+
+FeatureCursor::FeatureCursor(geo::Database& db, const Layer& layer, const FeatureQuery& query)
+    : m_layer(layer), m_stmt([&] {
+          geo::register_geodesy_functions(db);  // CQL2 S_DWITHIN calls geodesic_km
+          std::vector<SqlValue> params;
+          const std::string sql = select_sql(layer) + filter_sql(layer, query.filter, params) + query.where.sql +
+                                  " ORDER BY t.fid LIMIT ? OFFSET ?";
+          params.insert(params.end(), query.where.params.begin(), query.where.params.end());
+          auto stmt = db.prepare(sql);
+          const int next = bind_all(stmt, params);
+          stmt.bind(next, query.limit).bind(next + 1, query.offset);
+          return stmt;
+      }()) {}
+
+FeatureCursor::FeatureCursor(geo::Database& db, const Layer& layer, std::vector<RankedFeature> ranked)
+    : m_layer(layer), m_stmt(db.prepare(select_sql(layer) + " AND t.fid = ?")), m_ranked(std::move(ranked)),
+      m_by_fid(true) {}
+
+bool FeatureCursor::next(std::string& out) {
+    if (!m_by_fid) {
+        if (!m_stmt.step()) return false;
+        append_feature(out, m_layer, m_stmt);
+        return true;
+    }
+    while (m_next_ranked < m_ranked.size()) {
+        const auto& feature = m_ranked[m_next_ranked++];
+        m_stmt.reset();
+        m_stmt.bind(1, feature.fid);
+        if (m_stmt.step()) {
+            append_feature(out, m_layer, m_stmt, feature.computed);
+            return true;
+        }
+    }
+    return false;
+}
+
 std::int64_t write_features(geo::Database& db, const Layer& layer, const FeatureQuery& query,
                             const std::function<void(std::string_view)>& write) {
-    std::vector<SqlValue> params;
-    std::string sql = select_sql(layer) + filter_sql(layer, query.filter, params) + " ORDER BY t.fid LIMIT ? OFFSET ?";
-    auto stmt = db.prepare(sql);
-    const int next = bind_all(stmt, params);
-    stmt.bind(next, query.limit).bind(next + 1, query.offset);
+    FeatureCursor cursor(db, layer, query);
     std::int64_t written = 0;
     std::string feature;
-    while (stmt.step()) {
+    while (true) {
         feature.clear();
-        append_feature(feature, layer, stmt);
+        if (!cursor.next(feature)) break;
         write(feature);
         ++written;
     }
@@ -78,20 +120,58 @@ std::int64_t write_features(geo::Database& db, const Layer& layer, const Feature
 }
 
 std::int64_t count_features(geo::Database& db, const Layer& layer, const Filter& filter) {
+    FeatureQuery query;
+    query.filter = filter;
+    return count_features(db, layer, query);
+}
+
+std::int64_t count_features(geo::Database& db, const Layer& layer, const FeatureQuery& query) {
+    geo::register_geodesy_functions(db);
     std::vector<SqlValue> params;
-    auto stmt = db.prepare("SELECT count(*) FROM " + layer.name + " t WHERE 1=1" + filter_sql(layer, filter, params));
+    auto stmt = db.prepare("SELECT count(*) FROM " + layer.name + " t WHERE 1=1" +
+                           filter_sql(layer, query.filter, params) + query.where.sql);
+    params.insert(params.end(), query.where.params.begin(), query.where.params.end());
     bind_all(stmt, params);
     stmt.step();
     return stmt.column_int64(0);
 }
 
-std::string feature_by_id(geo::Database& db, const Layer& layer, const std::string& id) {
+std::string feature_by_id(geo::Database& db, const Layer& layer, const std::string& id, const json& computed) {
     auto stmt = db.prepare(select_sql(layer) + " AND t.id = ?");
     stmt.bind(1, id);
     if (!stmt.step()) throw not_found_error("no feature '" + id + "' in " + layer.name);
     std::string out;
-    append_feature(out, layer, stmt);
+    append_feature(out, layer, stmt, computed);
     return out;
+}
+
+void for_each_point(geo::Database& db, const Layer& layer, const FeatureQuery& query, const Condition& extra,
+                    const std::function<void(std::int64_t fid, geo::LonLat position)>& visit) {
+    geo::register_geodesy_functions(db);
+    std::vector<SqlValue> params;
+    auto sql = "SELECT t.fid, X(t.geom), Y(t.geom) FROM " + layer.name + " t WHERE t.geom IS NOT NULL" + extra.sql +
+               filter_sql(layer, query.filter, params) + query.where.sql;
+    params.insert(params.begin(), extra.params.begin(), extra.params.end());
+    params.insert(params.end(), query.where.params.begin(), query.where.params.end());
+    auto stmt = db.prepare(sql);
+    bind_all(stmt, params);
+    while (stmt.step()) visit(stmt.column_int64(0), {stmt.column_double(1), stmt.column_double(2)});
+}
+
+Condition bbox_condition(const Layer& layer, const std::vector<std::array<double, 4>>& boxes) {
+    Condition c;
+    if (boxes.empty()) {
+        c.sql = " AND 0";
+        return c;
+    }
+    c.sql = " AND t.fid IN (";
+    for (std::size_t i = 0; i < boxes.size(); ++i) {
+        if (i) c.sql += " UNION ALL ";
+        c.sql += "SELECT pkid FROM idx_" + layer.name + "_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?";
+        for (double v : {boxes[i][2], boxes[i][0], boxes[i][3], boxes[i][1]}) c.params.emplace_back(v);
+    }
+    c.sql += ")";
+    return c;
 }
 
 } // namespace sitmap::layers

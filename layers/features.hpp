@@ -1,21 +1,66 @@
 #pragma once
 /// Reading a layer's features as GeoJSON (RFC 7946, lon/lat).
 
+#include "geo/geodesy.hpp"
 #include "geo/sqlite.hpp"
 #include "layers/filter.hpp"
 #include "layers/layer.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sitmap::layers {
 
+/// An SQL condition on table alias `t` (" AND ..." text) and the values it binds, in order.
+/// The text is made only of fixed SQL and names from the Layer definitions; values are parameters.
+struct Condition {
+    std::string sql;
+    std::vector<SqlValue> params;
+
+    /// Appends `other` (text and parameters).
+    Condition& operator+=(const Condition& other);
+    bool empty() const { return sql.empty(); }
+};
+
 struct FeatureQuery {
     Filter filter;
+    /// More conditions: property equality, CQL2 filters, admin units (see queries.hpp, cql2.hpp).
+    Condition where;
     std::int64_t limit = 100;
     std::int64_t offset = 0;
+};
+
+/// A feature chosen and ordered by the caller (nearest first...), with computed properties
+/// (a JSON object such as {"distance_km": 3.2}) added to its own.
+struct RankedFeature {
+    std::int64_t fid = 0;
+    nlohmann::json computed;
+};
+
+/// Pulls matching features one at a time as GeoJSON Feature objects, for streamed responses.
+/// It reads through `db`, which must outlive it and not be used by another thread meanwhile.
+class FeatureCursor {
+public:
+    /// The features matching `query` (filter and where), ordered by fid, limit and offset applied.
+    FeatureCursor(geo::Database& db, const Layer& layer, const FeatureQuery& query);
+    /// The given features in the given order (missing fids are skipped).
+    FeatureCursor(geo::Database& db, const Layer& layer, std::vector<RankedFeature> ranked);
+
+    /// Appends the next feature to `out`; false when there are no more.
+    bool next(std::string& out);
+
+private:
+    const Layer& m_layer;
+    geo::Statement m_stmt;
+    std::vector<RankedFeature> m_ranked;
+    std::size_t m_next_ranked = 0;
+    bool m_by_fid = false;
 };
 
 /// Calls `write` with each matching feature as one GeoJSON Feature object (no separators),
@@ -27,7 +72,21 @@ std::int64_t write_features(geo::Database& db, const Layer& layer, const Feature
 /// The number of features matching the filter (limit and offset ignored).
 std::int64_t count_features(geo::Database& db, const Layer& layer, const Filter& filter);
 
-/// One feature by its id as a GeoJSON Feature. Throws sitmap::not_found_error.
-std::string feature_by_id(geo::Database& db, const Layer& layer, const std::string& id);
+/// The number of features matching the filter and the conditions of `query` (limit and offset ignored).
+std::int64_t count_features(geo::Database& db, const Layer& layer, const FeatureQuery& query);
+
+/// One feature by its id as a GeoJSON Feature, with `computed` properties added when it is an
+/// object. Throws sitmap::not_found_error.
+std::string feature_by_id(geo::Database& db, const Layer& layer, const std::string& id,
+                          const nlohmann::json& computed = nullptr);
+
+/// The fid and position of each feature of a point layer matching the filter, `query.where`
+/// and `extra` (limit and offset ignored), in no particular order.
+void for_each_point(geo::Database& db, const Layer& layer, const FeatureQuery& query, const Condition& extra,
+                    const std::function<void(std::int64_t fid, geo::LonLat position)>& visit);
+
+/// A condition keeping the features whose bounding box meets one of `boxes` (lon/lat
+/// {min_lon, min_lat, max_lon, max_lat}), answered by the layer's R*Tree.
+Condition bbox_condition(const Layer& layer, const std::vector<std::array<double, 4>>& boxes);
 
 } // namespace sitmap::layers

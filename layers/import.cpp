@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <unordered_set>
 
@@ -46,18 +48,33 @@ bool options_is_csv(const ImportOptions& options) {
 struct FieldPlan {
     int id_field = -1;
     std::vector<int> column_field;          // per layer column, -1 when absent
+    std::vector<std::string> column_source; // per layer column, the source field's name (for errors)
     std::vector<int> extra_fields;          // kept in props
+    std::vector<std::string> extra_names;
 };
 
-int find_field(OGRFeatureDefnH defn, std::string_view name) {
+/// True when a source field name stands for `name`: the same without case, or, for a dBase
+/// file (Shapefile), its first 10 characters, since dBase truncates longer names.
+bool field_matches(std::string_view field, std::string_view name, bool dbase) {
+    if (iequals(field, name)) return true;
+    return dbase && field.size() == 10 && name.size() > 10 && iequals(field, name.substr(0, 10));
+}
+
+int find_field(OGRFeatureDefnH defn, std::string_view name, bool dbase = false) {
     const int n = OGR_FD_GetFieldCount(defn);
     for (int i = 0; i < n; ++i) {
-        if (iequals(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i)), name)) return i;
+        if (field_matches(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i)), name, dbase)) return i;
     }
     return -1;
 }
 
-FieldPlan plan_fields(const Layer& layer, OGRFeatureDefnH defn, const ImportOptions& options) {
+// Fields the LIBKML driver adds to every layer: KML's own properties, not the data's.
+constexpr const char* kml_housekeeping_fields[] = {"timestamp", "begin", "end", "altitudeMode", "tessellate",
+                                                   "extrude", "visibility", "drawOrder", "icon", "snippet"};
+
+FieldPlan plan_fields(const Layer& layer, OGRFeatureDefnH defn, const ImportOptions& options, std::string_view driver) {
+    const bool dbase = driver == "ESRI Shapefile";
+    const bool kml = driver == "LIBKML" || driver == "KML";
     FieldPlan plan;
     plan.column_field.assign(layer.columns.size(), -1);
     std::unordered_set<int> used;
@@ -87,7 +104,7 @@ FieldPlan plan_fields(const Layer& layer, OGRFeatureDefnH defn, const ImportOpti
     }
     auto take = [&](const std::vector<std::string>& names) {
         for (const auto& name : names) {
-            const int field = find_field(defn, name);
+            const int field = find_field(defn, name, dbase);
             if (field >= 0 && !used.count(field)) return field;
         }
         return -1;
@@ -111,7 +128,21 @@ FieldPlan plan_fields(const Layer& layer, OGRFeatureDefnH defn, const ImportOpti
         const std::string_view name = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i));
         bool coordinate = false;
         for (const char* c : csv_geometry_columns) coordinate = coordinate || iequals(name, c);
-        if (!(options_is_csv(options) && coordinate)) plan.extra_fields.push_back(i);
+        if (options_is_csv(options) && coordinate) continue;
+        bool housekeeping = false;
+        for (const char* k : kml_housekeeping_fields) housekeeping = housekeeping || (kml && iequals(name, k));
+        if (housekeeping) continue;
+        // Derived columns (an export's cercle_id, region_id) are recomputed, not kept.
+        bool derived = false;
+        for (const auto& c : layer.columns) derived = derived || (c.derived && field_matches(name, c.name, dbase));
+        if (derived) continue;
+        plan.extra_fields.push_back(i);
+        plan.extra_names.emplace_back(name);
+    }
+    for (std::size_t c = 0; c < layer.columns.size(); ++c) {
+        const int field = plan.column_field[c];
+        plan.column_source.push_back(field >= 0 ? OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, field))
+                                                : layer.columns[c].name);
     }
     return plan;
 }
@@ -132,6 +163,123 @@ std::optional<std::string> incident_type_from_acled(std::string_view event_type,
     if (sub == "armed_clash" || event == "battles") return std::string("direct_fire");
     return std::nullopt;
 }
+
+/// The cercles and regions held in memory as GEOS prepared geometries, for the spatial join of
+/// incidents: a bounding-box test, then a prepared point-in-polygon test, a few microseconds a point
+/// (SQL's ST_Intersects would parse each polygon's blob again for every incident).
+class BoundaryIndex {
+public:
+    explicit BoundaryIndex(geo::Database& db) {
+        load(db, "SELECT fid, id, region_id, AsBinary(geom) FROM cercles WHERE geom IS NOT NULL ORDER BY fid", m_cercles);
+        load(db, "SELECT fid, id, NULL, AsBinary(geom) FROM regions WHERE geom IS NOT NULL ORDER BY fid", m_regions);
+    }
+
+    /// cercle_id and region_id of the point (lon/lat); empty strings when outside every cercle/region.
+    std::pair<const std::string*, const std::string*> lookup(double x, double y) const {
+        const Boundary* cercle = first_holding(m_cercles, x, y);
+        const Boundary* region = first_holding(m_regions, x, y);
+        const std::string* region_id = region ? &region->id : cercle && !cercle->region_id.empty() ? &cercle->region_id : nullptr;
+        return {cercle ? &cercle->id : nullptr, region_id};
+    }
+
+private:
+    struct PreparedDeleter {
+        void operator()(const GEOSPreparedGeometry* p) const noexcept { GEOSPreparedGeom_destroy_r(geo::geos_context(), p); }
+    };
+    struct Boundary {
+        std::string id;
+        std::string region_id;
+        double xmin = 0, ymin = 0, xmax = 0, ymax = 0;
+        geo::Geometry geometry;
+        std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter> prepared;
+    };
+
+    static void load(geo::Database& db, const char* sql, std::vector<Boundary>& out) {
+        auto stmt = db.prepare(sql);
+        while (stmt.step()) {
+            Boundary b;
+            b.id = stmt.column_text(1);
+            if (!stmt.is_null(2)) b.region_id = stmt.column_text(2);
+            b.geometry = geo::Geometry::from_wkb(stmt.column_blob(3));
+            GEOSContextHandle_t ctx = geo::geos_context();
+            GEOSGeom_getXMin_r(ctx, b.geometry.get(), &b.xmin);
+            GEOSGeom_getYMin_r(ctx, b.geometry.get(), &b.ymin);
+            GEOSGeom_getXMax_r(ctx, b.geometry.get(), &b.xmax);
+            GEOSGeom_getYMax_r(ctx, b.geometry.get(), &b.ymax);
+            b.prepared.reset(GEOSPrepare_r(ctx, b.geometry.get()));
+            out.push_back(std::move(b));
+        }
+    }
+
+    static const Boundary* first_holding(const std::vector<Boundary>& list, double x, double y) {
+        GEOSContextHandle_t ctx = geo::geos_context();
+        geo::Geometry point;
+        for (const auto& b : list) {
+            if (x < b.xmin || x > b.xmax || y < b.ymin || y > b.ymax) continue;
+            if (!point) {
+                GEOSCoordSequence* seq = GEOSCoordSeq_create_r(ctx, 1, 2);
+                GEOSCoordSeq_setXY_r(ctx, seq, 0, x, y);
+                point = geo::Geometry(GEOSGeom_createPoint_r(ctx, seq), "making a point");
+            }
+            if (GEOSPreparedIntersects_r(ctx, b.prepared.get(), point.get()) == 1) return &b;
+        }
+        return nullptr;
+    }
+
+    std::vector<Boundary> m_cercles;
+    std::vector<Boundary> m_regions;
+};
+
+/// A bulk load into an empty layer, inside the import's transaction: the layer's triggers
+/// (SpatiaLite's per-row R*Tree, geometry-constraint and timestamp triggers, which re-prepare SQL
+/// for every row) and secondary indexes are dropped for the load; finish() fills the R*Tree in one
+/// statement and recreates them. A rollback restores everything as it was.
+class BulkLoad {
+public:
+    BulkLoad(geo::Database& db, const Layer& layer) : m_db(db), m_layer(layer) {
+        auto stmt = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+                               "AND type IN ('trigger', 'index')");
+        stmt.bind(1, layer.name);
+        std::vector<std::pair<std::string, std::string>> dropped;  // type, name
+        while (stmt.step()) {
+            dropped.emplace_back(stmt.column_text(0), stmt.column_text(1));
+            m_recreate.emplace_back(stmt.column_text(2));
+        }
+        for (const auto& [type, name] : dropped) db.exec("DROP " + type + " \"" + name + "\"");
+    }
+
+    void finish() {
+        m_db.exec("DELETE FROM idx_" + m_layer.name + "_geom");
+        m_db.exec("INSERT INTO idx_" + m_layer.name + "_geom (pkid, xmin, xmax, ymin, ymax) SELECT fid, MbrMinX(geom), "
+                  "MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM " + m_layer.name + " WHERE geom IS NOT NULL");
+        for (const auto& sql : m_recreate) m_db.exec(sql);
+    }
+
+private:
+    geo::Database& m_db;
+    const Layer& m_layer;
+    std::vector<std::string> m_recreate;
+};
+
+/// The ISO WKB of a 2D point.
+std::string point_wkb(double x, double y) {
+    std::string wkb(21, '\0');
+    wkb[0] = 1;  // little-endian
+    const std::uint32_t type = 1;
+    std::memcpy(&wkb[1], &type, 4);
+    std::memcpy(&wkb[5], &x, 8);
+    std::memcpy(&wkb[13], &y, 8);
+    return wkb;
+}
+
+/// Releases the result layer of GDALDatasetExecuteSQL.
+struct ResultSet {
+    GDALDatasetH dataset = nullptr;
+    OGRLayerH layer = nullptr;
+    ~ResultSet() {
+        if (layer) GDALDatasetReleaseResultSet(dataset, layer);
+    }
+};
 
 class FeatureError : public input_error {
 public:
@@ -163,7 +311,7 @@ struct Importer {
 
     /// The WKB of the feature's geometry in EPSG:4326, checked and repaired, or an error.
     std::string geometry_wkb(OGRFeatureH feature, OGRCoordinateTransformationH ct, std::int64_t index,
-                             std::optional<std::array<double, 4>>& changed) {
+                             std::optional<std::array<double, 4>>& changed, std::array<double, 2>& point) {
         OGRGeometryH g = OGR_F_GetGeometryRef(feature);
         if (!g || OGR_G_IsEmpty(g)) fail(index, "the feature has no geometry (empty geometries are refused)");
         if (ct && OGR_G_Transform(g, ct) != OGRERR_NONE) {
@@ -177,9 +325,18 @@ struct Importer {
                             std::to_string(env.MinY) + "): is the source's CRS right? (--assume-crs)");
         }
         extend(changed, {env.MinX, env.MinY, env.MaxX, env.MaxY});
+        if (layer.geometry == GeometryKind::point && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbPoint) {
+            point = {OGR_G_GetX(g, 0), OGR_G_GetY(g, 0)};
+            return point_wkb(point[0], point[1]);  // a point is always valid: no need for GEOS
+        }
         std::string wkb(static_cast<std::size_t>(OGR_G_WkbSize(g)), '\0');
         OGR_G_ExportToIsoWkb(g, wkbNDR, reinterpret_cast<unsigned char*>(wkb.data()));
-        auto geometry = geo::Geometry::from_wkb(wkb);
+        geo::Geometry geometry;
+        try {
+            geometry = geo::Geometry::from_wkb(wkb);
+        } catch (const input_error& e) {
+            fail(index, std::string("unreadable geometry: ") + e.what());  // an unclosed ring, too few points...
+        }
         const int wanted = layer.geometry == GeometryKind::point ? 0 : layer.geometry == GeometryKind::line ? 1 : 2;
         int dropped = 0;
         if (layer.geometry != GeometryKind::point && !geometry.is_valid()) {
@@ -196,7 +353,9 @@ struct Importer {
         }
         if (wanted == 0) {
             if (geometry.num_geometries() != 1) fail(index, "a multi-point where one point is expected");
-            return geo::Geometry(GEOSGeom_clone_r(geo::geos_context(), geometry.part(0)), "point").wkb();
+            GEOSGeomGetX_r(geo::geos_context(), geometry.part(0), &point[0]);
+            GEOSGeomGetY_r(geo::geos_context(), geometry.part(0), &point[1]);
+            return point_wkb(point[0], point[1]);
         }
         return geometry.wkb();
     }
@@ -276,12 +435,12 @@ struct Importer {
         insert.bind(parameter, value);
     }
 
+    /// The derived columns (cercle_id, region_id) are filled from the boundaries as rows go in.
     std::string insert_sql() const {
         std::string names = "id";
         std::string values = "?";
         std::string updates;
         for (const auto& c : layer.columns) {
-            if (c.derived) continue;
             names += ", " + c.name;
             values += ", ?";
             updates += c.name + "=excluded." + c.name + ", ";
@@ -293,7 +452,7 @@ struct Importer {
         if (options.mode == ImportMode::upsert) {
             sql += " ON CONFLICT(id) DO UPDATE SET " + updates + "props=excluded.props, geom=excluded.geom";
         }
-        return sql + " RETURNING fid";
+        return sql;
     }
 
     ImportSummary run() {
@@ -305,8 +464,17 @@ struct Importer {
                             "GEOM_POSSIBLE_NAMES=wkt,geometry,geom,the_geom", "KEEP_GEOM_COLUMNS=YES"};
         }
         auto dataset = geo::Dataset::open(options.source, open_options);
-        OGRLayerH source = dataset.layer(options.source_layer);
+        ResultSet result{dataset.get(), nullptr};
+        OGRLayerH source = nullptr;
+        if (!options.sql.empty()) {
+            result.layer = GDALDatasetExecuteSQL(dataset.get(), options.sql.c_str(), nullptr, "SQLite");
+            if (!result.layer) throw input_error("--sql on " + options.source + ": " + geo::gdal_last_error());
+            source = result.layer;
+        } else {
+            source = dataset.layer(options.source_layer);
+        }
         OGRFeatureDefnH defn = OGR_L_GetLayerDefn(source);
+        const std::string_view driver = GDALGetDriverShortName(GDALGetDatasetDriver(dataset.get()));
 
         // Coordinates come in the source's CRS; sitmap stores EPSG:4326, lon/lat.
         geo::SpatialReference assumed;
@@ -328,20 +496,31 @@ struct Importer {
         geo::CoordinateTransform ct;
         if (!OSRIsSame(source_srs, wgs84.get())) ct = geo::make_transform(source_srs, wgs84.get());
 
-        const FieldPlan plan = plan_fields(layer, defn, options);
+        const FieldPlan plan = plan_fields(layer, defn, options, driver);
+        // A bigger page cache for the bulk insert: the R*Tree and the indexes stay in memory.
+        // temp_store: each INSERT fires the spatial index's triggers, so SQLite keeps a statement
+        // journal for it; in memory rather than in a temporary file written for every row.
+        db.exec("PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY");  // 128 MiB
         geo::Transaction tx(db);
         std::optional<std::array<double, 4>> changed;  // what the import touches, for the change log
         if (options.mode == ImportMode::replace) {
             if (auto old = layer_extent(db, layer.name)) extend(changed, *old);
             db.exec("DELETE FROM " + layer.name);
         }
+        std::optional<BulkLoad> bulk;
+        if (options.mode != ImportMode::upsert && !db.prepare("SELECT 1 FROM " + layer.name + " LIMIT 1").step()) {
+            bulk.emplace(db, layer);
+        }
+        const bool joins = layer.name == "incidents";
+        std::optional<BoundaryIndex> boundaries;
+        if (joins) boundaries.emplace(db);
         auto insert = db.prepare(insert_sql());
-        std::vector<std::int64_t> written_fids;
         const std::int64_t total = OGR_L_GetFeatureCount(source, 0);
         const int sub_event_field = find_field(defn, "sub_event_type");
 
         OGR_L_ResetReading(source);
         std::int64_t index = 0;
+        std::string value;
         while (geo::Feature feature{OGR_L_GetNextFeature(source)}) {
             ++index;
             ++summary.read;
@@ -355,11 +534,23 @@ struct Importer {
                     id = layer.name + "-" + std::to_string(OGR_F_GetFID(feature.get()) >= 0 ? OGR_F_GetFID(feature.get()) : index);
                 }
                 insert.bind(parameter++, id);
+                std::array<double, 2> point{};
+                const std::string wkb = geometry_wkb(feature.get(), ct.get(), index, changed, point);
+                std::pair<const std::string*, const std::string*> joined{nullptr, nullptr};
+                if (joins) joined = boundaries->lookup(point[0], point[1]);
                 for (std::size_t c = 0; c < layer.columns.size(); ++c) {
                     const Column& column = layer.columns[c];
-                    if (column.derived) continue;
+                    if (column.derived) {
+                        const std::string* derived = column.name == "cercle_id" ? joined.first : joined.second;
+                        if (derived) {
+                            insert.bind(parameter++, *derived);
+                        } else {
+                            insert.bind_null(parameter++);
+                        }
+                        continue;
+                    }
                     const int field = plan.column_field[c];
-                    std::string value = field_text(feature.get(), field);
+                    value = field_text(feature.get(), field);
                     if (column.name == "type" && layer.name == "incidents" && !value.empty()) {
                         const std::string token = normalise_token(value);
                         if (std::find(column.allowed.begin(), column.allowed.end(), token) == column.allowed.end()) {
@@ -369,18 +560,20 @@ struct Importer {
                             }
                         }
                     }
-                    bind_value(insert, parameter++, column, std::move(value), props, index,
-                               field >= 0 ? field_name(defn, field) : column.name);
+                    bind_value(insert, parameter++, column, std::move(value), props, index, plan.column_source[c]);
                 }
-                for (int field : plan.extra_fields) {
+                for (std::size_t e = 0; e < plan.extra_fields.size(); ++e) {
+                    const int field = plan.extra_fields[e];
                     if (!OGR_F_IsFieldSetAndNotNull(feature.get(), field)) continue;
                     const OGRFieldType type = OGR_Fld_GetType(OGR_FD_GetFieldDefn(defn, field));
                     if (type == OFTInteger || type == OFTInteger64) {
-                        props[field_name(defn, field)] = OGR_F_GetFieldAsInteger64(feature.get(), field);
+                        props[plan.extra_names[e]] = OGR_F_GetFieldAsInteger64(feature.get(), field);
                     } else if (type == OFTReal) {
-                        props[field_name(defn, field)] = OGR_F_GetFieldAsDouble(feature.get(), field);
+                        props[plan.extra_names[e]] = OGR_F_GetFieldAsDouble(feature.get(), field);
                     } else {
-                        props[field_name(defn, field)] = OGR_F_GetFieldAsString(feature.get(), field);
+                        // An empty text is no value, as for the columns (and as most formats write a null).
+                        const char* text = OGR_F_GetFieldAsString(feature.get(), field);
+                        if (*text) props[plan.extra_names[e]] = text;
                     }
                 }
                 if (props.empty()) {
@@ -388,10 +581,9 @@ struct Importer {
                 } else {
                     insert.bind(parameter++, props.dump(-1, ' ', false, json::error_handler_t::replace));
                 }
-                const std::string wkb = geometry_wkb(feature.get(), ct.get(), index, changed);
                 insert.bind_blob(parameter++, wkb.data(), wkb.size());
                 try {
-                    if (insert.step()) written_fids.push_back(insert.column_int64(0));
+                    insert.run();
                 } catch (const input_error& e) {
                     fail(index, std::string(e.what()) + (options.mode == ImportMode::append
                                                               ? " (is the id '" + id + "' there already? use --mode upsert)"
@@ -408,9 +600,10 @@ struct Importer {
         }
         if (options.progress) options.progress(summary.read, total);
 
+        if (bulk) bulk->finish();
         if (changed) record_change(db, layer.name, *changed);
-        if (layer.name == "incidents") {
-            summary.joined = join_incidents(written_fids);
+        if (joins) {
+            summary.joined = count_joined(db);
         } else if (layer.name == "cercles" || layer.name == "regions") {
             summary.joined = join_incidents_to_boundaries(db);
         }
@@ -419,42 +612,28 @@ struct Importer {
         return summary;
     }
 
-    std::int64_t join_incidents(const std::vector<std::int64_t>& fids) {
-        auto update = db.prepare(join_sql() + " WHERE fid = ?");
-        for (auto fid : fids) {
-            update.bind(1, fid).run();
-            update.reset();
-        }
-        return count_joined();
-    }
-
-    std::int64_t count_joined() {
+    static std::int64_t count_joined(geo::Database& db) {
         auto count = db.prepare("SELECT count(*) FROM incidents WHERE cercle_id IS NOT NULL");
         count.step();
         return count.column_int64(0);
-    }
-
-public:
-    static std::string join_sql() {
-        // The R*Tree of each boundary layer prefilters by bounding box; ST_Intersects decides.
-        auto lookup = [](const char* table, const char* column) {
-            return std::string("(SELECT b.") + column + " FROM " + table + " b JOIN idx_" + table +
-                   "_geom r ON r.pkid = b.fid WHERE r.xmin <= ST_X(incidents.geom) AND r.xmax >= ST_X(incidents.geom)"
-                   " AND r.ymin <= ST_Y(incidents.geom) AND r.ymax >= ST_Y(incidents.geom)"
-                   " AND ST_Intersects(b.geom, incidents.geom) ORDER BY b.fid LIMIT 1)";
-        };
-        return "UPDATE incidents SET cercle_id = " + lookup("cercles", "id") + ", region_id = COALESCE(" +
-               lookup("regions", "id") + ", " + lookup("cercles", "region_id") + ")";
     }
 };
 
 } // namespace
 
 std::int64_t join_incidents_to_boundaries(geo::Database& db) {
-    db.exec(Importer::join_sql());
-    auto count = db.prepare("SELECT count(*) FROM incidents WHERE cercle_id IS NOT NULL");
-    count.step();
-    return count.column_int64(0);
+    const BoundaryIndex boundaries(db);
+    auto select = db.prepare("SELECT fid, ST_X(geom), ST_Y(geom) FROM incidents WHERE geom IS NOT NULL");
+    auto update = db.prepare("UPDATE incidents SET cercle_id = ?, region_id = ? WHERE fid = ?");
+    while (select.step()) {
+        const auto [cercle, region] = boundaries.lookup(select.column_double(1), select.column_double(2));
+        update.bind(1, cercle ? std::optional<std::string>(*cercle) : std::nullopt)
+            .bind(2, region ? std::optional<std::string>(*region) : std::nullopt)
+            .bind(3, select.column_int64(0))
+            .run();
+        update.reset();
+    }
+    return Importer::count_joined(db);
 }
 
 ImportSummary import_layer(geo::Database& db, const ImportOptions& options) {

@@ -19,6 +19,9 @@ struct ImportOptions {
     std::string layer;           ///< target layer name
     std::string source;          ///< any path GDAL opens ("/vsizip/..." too)
     std::string source_layer;    ///< layer of a multi-layer source; the first when empty
+    /// SQL (SQLite dialect, as `ogr2ogr -sql`) run on the source; its result is imported instead
+    /// of a layer. For renaming or recoding fields: "SELECT 'ML' || substr(rowcacode1, 5) AS pcode, * FROM sahel".
+    std::string sql;
     std::string assume_crs;      ///< CRS for a source that declares none ("EPSG:32630")
     std::vector<std::pair<std::string, std::string>> field_map;  ///< source field -> attribute
     ImportMode mode = ImportMode::replace;
@@ -44,7 +47,8 @@ struct ImportSummary {
 ImportSummary import_layer(geo::Database& db, const ImportOptions& options);
 
 /// Recomputes cercle_id and region_id of every incident (after boundaries change), inside the
-/// caller's transaction. Returns the number of incidents that lie in a cercle.
+/// caller's transaction: the first cercle (by fid) holding the point, the region holding it (or,
+/// when no region does, the cercle's region_id). Returns the number of incidents that lie in a cercle.
 std::int64_t join_incidents_to_boundaries(geo::Database& db);
 
 } // namespace sitmap::layers

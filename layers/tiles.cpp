@@ -1,15 +1,26 @@
 #include "layers/tiles.hpp"
 
+#include "geo/error.hpp"
 #include "geo/geos.hpp"
 #include "geo/mvt.hpp"
 
 #include <sqlite3.h>
+
+#include <cmath>
+#include <map>
 
 namespace sitmap::layers {
 
 namespace {
 
 using geo::mvt::GeomType;
+
+/// The SELECT list every feature query starts with: fid, id, the layer's columns.
+std::string select_columns(const Layer& layer) {
+    std::string sql = "SELECT t.fid, t.id";
+    for (const auto& c : layer.columns) sql += ", t." + c.name;
+    return sql;
+}
 
 void add_properties(geo::mvt::FeatureBuilder& feature, const Layer& layer, const geo::Statement& stmt) {
     feature.property("id", stmt.column_text(1));
@@ -31,7 +42,7 @@ void add_properties(geo::mvt::FeatureBuilder& feature, const Layer& layer, const
     }
 }
 
-/// The points of a GEOS line or ring, already in tile coordinates, as integers.
+/// The points of a GEOS line or ring, already snapped to the integer grid.
 void read_points(const GEOSGeometry* line, std::vector<geo::TilePoint>& out) {
     out.clear();
     GEOSContextHandle_t ctx = geo::geos_context();
@@ -75,47 +86,162 @@ void add_geometry(geo::mvt::FeatureBuilder& feature, const GEOSGeometry* g, std:
     }
 }
 
-void add_layer(geo::mvt::TileBuilder& tile_builder, geo::Database& db, const geo::TileId& tile, const Layer& layer,
-               const Filter& filter, const TileOptions& options) {
-    const geo::BBox box = geo::tile_bounds_lonlat(tile, options.buffer, options.extent);
-    Filter tile_filter = filter;
-    tile_filter.bbox = std::array<double, 4>{box.min_x, box.min_y, box.max_x, box.max_y};
+/// Rounds every coordinate to the nearest integer.
+void round_to_grid(geo::Geometry& geometry) {
+    geo::transform_xy(geometry, [](double& x, double& y) {
+        x = std::floor(x + 0.5);
+        y = std::floor(y + 0.5);
+    });
+}
+
+/// A lon/lat line or polygon in integer tile coordinates, clipped to [low, high] on both axes.
+///
+/// Every vertex is rounded on its own, so a border two polygons share (the same vertices) comes
+/// out the same in both, and neighbours meet without cracks or overlaps. Snap-rounding the whole
+/// geometry (GEOSGeom_setPrecision) would also keep it valid, but it bends a segment towards any
+/// other vertex of the same polygon that lies within half a unit, which the neighbour does not
+/// do: a crack.
+geo::Geometry to_tile_grid(geo::Geometry geometry, const geo::TileTransform& transform, double low, double high) {
+    geo::transform_xy(geometry, [&](double& x, double& y) {
+        const geo::Mercator m = geo::lonlat_to_mercator(x, y);
+        x = transform.tile_x(m.x);
+        y = transform.tile_y(m.y);
+    });
+    // Clip before rounding: clipping needs a valid input, and a rounded polygon may not be one.
+    geometry = geometry.clip_by_rect(low, low, high, high);  // new vertices on the edges only
+    if (geometry.empty()) return geometry;
+    round_to_grid(geometry);
+    if (geometry.dimension() < 2 || geometry.is_valid()) return geometry;  // a line is drawn as it is
+    // Rounding made the polygon invalid (spikes, rings touching themselves). MakeValid keeps every
+    // edge where it is and only adds nodes, so the border with a neighbour stays where the
+    // neighbour has it; snap-rounding moves edges, so it is the last resort.
+    int dropped = 0;
+    geometry = geometry.make_valid().keep_dimension(2, dropped);
+    round_to_grid(geometry);
+    if (geometry.is_valid()) return geometry;
+    try {
+        return geometry.snap_to_grid(1.0);
+    } catch (const error&) {
+        return geometry.make_valid().keep_dimension(2, dropped).snap_to_grid(1.0);
+    }
+}
+
+/// Runs the layer's query over a lon/lat box (through its R*Tree) with the filter's attributes.
+geo::Statement query_box(geo::Database& db, const Layer& layer, const geo::BBox& box, const Filter& filter,
+                         const std::string& select) {
+    Filter box_filter = filter;
+    box_filter.bbox = std::array<double, 4>{box.min_x, box.min_y, box.max_x, box.max_y};
     std::vector<SqlValue> params;
-    const bool points = layer.geometry == GeometryKind::point;
-    std::string sql = "SELECT t.fid, t.id";
-    for (const auto& c : layer.columns) sql += ", t." + c.name;
-    sql += points ? ", ST_X(t.geom), ST_Y(t.geom)" : ", AsBinary(t.geom)";
-    sql += " FROM " + layer.name + " t WHERE 1=1" + filter_sql(layer, tile_filter, params) + " ORDER BY t.fid";
-    auto stmt = db.prepare(sql);
+    const std::string where = filter_sql(layer, box_filter, params);
+    auto stmt = db.prepare(select + " FROM " + layer.name + " t WHERE 1=1" + where + " ORDER BY t.fid");
     bind_all(stmt, params);
+    return stmt;
+}
+
+/// Every feature of a layer in the tile plus buffer.
+void add_features(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::TileId& tile, const Layer& layer,
+                  const Filter& filter, const TileOptions& options) {
+    const bool points = layer.geometry == GeometryKind::point;
+    const std::string select = select_columns(layer) + (points ? ", ST_X(t.geom), ST_Y(t.geom)" : ", AsBinary(t.geom)");
+    auto stmt = query_box(db, layer, geo::tile_bounds_lonlat(tile, options.buffer, options.extent), filter, select);
 
     const geo::TileTransform transform(tile, options.extent);
     const double low = -static_cast<double>(options.buffer);
     const double high = static_cast<double>(options.extent + options.buffer);
     const int geometry_column = 2 + static_cast<int>(layer.columns.size());
-    auto& out = tile_builder.add_layer(layer.name, options.extent);
     std::vector<geo::TilePoint> scratch;
     const GeomType type = points ? GeomType::Point
                                  : layer.geometry == GeometryKind::line ? GeomType::LineString : GeomType::Polygon;
     while (stmt.step()) {
         auto feature = out.feature(static_cast<std::uint64_t>(stmt.column_int64(0)), type);
         if (points) {
-            feature.point(transform.from_lonlat(stmt.column_double(geometry_column),
-                                                stmt.column_double(geometry_column + 1)));
+            // The R*Tree holds float32 boxes rounded outwards: keep exactly the points in the box.
+            const geo::Mercator m =
+                geo::lonlat_to_mercator(stmt.column_double(geometry_column), stmt.column_double(geometry_column + 1));
+            const double x = transform.tile_x(m.x);
+            const double y = transform.tile_y(m.y);
+            if (x < low || x > high || y < low || y > high) continue;
+            feature.point(transform.from_mercator(m.x, m.y));
         } else {
-            auto geometry = geo::Geometry::from_wkb(stmt.column_blob(geometry_column));
-            geo::transform_xy(geometry, [&](double& x, double& y) {
-                const geo::Mercator m = geo::lonlat_to_mercator(x, y);
-                x = transform.tile_x(m.x);
-                y = transform.tile_y(m.y);
-            });
-            geometry = geometry.clip_by_rect(low, low, high, high);
-            if (geometry.empty()) continue;
-            geometry = geometry.snap_to_grid(1.0);
+            auto geometry = to_tile_grid(geo::Geometry::from_wkb(stmt.column_blob(geometry_column)), transform, low, high);
             if (geometry.empty()) continue;
             add_geometry(feature, geometry.get(), scratch);
         }
         add_properties(feature, layer, stmt);
+        feature.commit();
+    }
+}
+
+struct Cell {
+    double sum_x = 0;
+    double sum_y = 0;
+    std::int64_t count = 0;
+    std::int64_t first_fid = 0;
+    std::map<std::string, std::int64_t, std::less<>> by_type;
+};
+
+/// Incidents grouped by cells of the zoom's global grid (see build_tile).
+void add_clusters(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::TileId& tile, const Layer& layer,
+                  const Filter& filter, const TileOptions& options) {
+    const double cell = options.cluster_cell;
+    // Read whole cells: the tile plus one cell on each side.
+    auto stmt = query_box(db, layer, geo::tile_bounds_lonlat(tile, cell, options.extent), filter,
+                          "SELECT t.fid, t.type, ST_X(t.geom), ST_Y(t.geom)");
+    const geo::TileTransform transform(tile, options.extent);
+    const auto cells_per_side = static_cast<std::int64_t>(options.extent / options.cluster_cell);
+    std::map<std::pair<std::int64_t, std::int64_t>, Cell> cells;  // (row, column) in the tile, -1 .. cells_per_side
+    while (stmt.step()) {
+        const geo::Mercator m = geo::lonlat_to_mercator(stmt.column_double(2), stmt.column_double(3));
+        const double x = transform.tile_x(m.x);
+        const double y = transform.tile_y(m.y);
+        const auto column = static_cast<std::int64_t>(std::floor(x / cell));
+        const auto row = static_cast<std::int64_t>(std::floor(y / cell));
+        if (column < -1 || column > cells_per_side || row < -1 || row > cells_per_side) continue;
+        Cell& c = cells[{row, column}];
+        if (c.count == 0) c.first_fid = stmt.column_int64(0);
+        c.sum_x += x;
+        c.sum_y += y;
+        ++c.count;
+        const std::string_view type = stmt.column_text(1);
+        auto it = c.by_type.find(type);
+        if (it == c.by_type.end()) it = c.by_type.emplace(std::string(type), 0).first;
+        ++it->second;
+    }
+
+    const double low = -static_cast<double>(options.buffer);
+    const double high = static_cast<double>(options.extent + options.buffer);
+    std::vector<std::int64_t> singles;
+    std::string key;
+    for (const auto& [position, c] : cells) {
+        const double x = c.sum_x / static_cast<double>(c.count);
+        const double y = c.sum_y / static_cast<double>(c.count);
+        if (x < low || x > high || y < low || y > high) continue;
+        if (c.count == 1) {
+            singles.push_back(c.first_fid);
+            continue;
+        }
+        const auto global_row = static_cast<std::uint64_t>(position.first + tile.y * cells_per_side);
+        const auto global_column = static_cast<std::uint64_t>(position.second + tile.x * cells_per_side);
+        auto feature = out.feature(cluster_id_base + (global_row << 24U) + global_column, GeomType::Point);
+        feature.point({static_cast<std::int32_t>(std::lround(x)), static_cast<std::int32_t>(std::lround(y))});
+        feature.property("cluster", true).property("point_count", c.count);
+        for (const auto& [type, count] : c.by_type) {
+            key = "count_" + type;
+            feature.property(key, count);
+        }
+        feature.commit();
+    }
+    if (singles.empty()) return;
+    // A cell of one incident shows the incident itself, with its properties.
+    auto one = db.prepare(select_columns(layer) + ", ST_X(t.geom), ST_Y(t.geom) FROM " + layer.name + " t WHERE t.fid = ?");
+    const int geometry_column = 2 + static_cast<int>(layer.columns.size());
+    for (const std::int64_t fid : singles) {
+        one.reset();
+        one.bind(1, fid);
+        if (!one.step()) continue;
+        auto feature = out.feature(static_cast<std::uint64_t>(fid), GeomType::Point);
+        feature.point(transform.from_lonlat(one.column_double(geometry_column), one.column_double(geometry_column + 1)));
+        add_properties(feature, layer, one);
         feature.commit();
     }
 }
@@ -125,8 +251,19 @@ void add_layer(geo::mvt::TileBuilder& tile_builder, geo::Database& db, const geo
 std::string build_tile(geo::Database& db, const geo::TileId& tile, const std::vector<const Layer*>& layers,
                        const Filter& filter, const TileOptions& options) {
     tile.validate();
+    if (options.cluster_cell == 0 || options.extent % options.cluster_cell != 0) {
+        throw input_error("tiles: the cluster cell (" + std::to_string(options.cluster_cell) +
+                          ") must divide the extent (" + std::to_string(options.extent) + ")");
+    }
     geo::mvt::TileBuilder builder;
-    for (const Layer* layer : layers) add_layer(builder, db, tile, *layer, filter, options);
+    for (const Layer* layer : layers) {
+        auto& out = builder.add_layer(layer->name, options.extent);
+        if (options.cluster && layer->name == "incidents" && tile.z < cluster_below_zoom) {
+            add_clusters(out, db, tile, *layer, filter, options);
+        } else {
+            add_features(out, db, tile, *layer, filter, options);
+        }
+    }
     return builder.serialize();
 }
 

@@ -1,6 +1,8 @@
 #pragma once
-/// Building Mapbox Vector Tiles from the layers: query by the tile's box (R*Tree), clip with GEOS,
-/// snap to the tile grid (which keeps polygons valid and shared borders identical), encode.
+/// Building Mapbox Vector Tiles from the layers: query by the tile's box (R*Tree), round every
+/// vertex to the tile grid (so borders shared by neighbouring polygons stay identical on both
+/// sides), clip to the tile plus buffer with GEOS, repair what rounding made invalid, encode.
+/// Incidents are clustered at low zoom.
 
 #include "geo/sqlite.hpp"
 #include "geo/tile.hpp"
@@ -13,14 +15,38 @@
 
 namespace sitmap::layers {
 
+/// Below this zoom, incidents are clustered (when TileOptions::cluster is set); from this zoom on,
+/// every incident is its own feature.
+inline constexpr int cluster_below_zoom = 9;
+
+/// Cluster features have ids from this value on (2^52 + row * 2^24 + column of their cell in the
+/// zoom's global grid), so they never collide with the fid of an incident.
+inline constexpr std::uint64_t cluster_id_base = std::uint64_t{1} << 52;
+
 struct TileOptions {
     std::uint32_t extent = 4096;
-    std::uint32_t buffer = 64;  ///< tile units around the tile that features are kept in
+    std::uint32_t buffer = 64;          ///< tile units around the tile that features are kept in
+    bool cluster = true;                ///< cluster incidents below cluster_below_zoom
+    std::uint32_t cluster_cell = 128;   ///< side of a cluster cell, tile units (must divide extent)
 };
 
-/// The MVT 2.1 bytes of one tile holding the given layers (a tile layer per layer, features with
-/// their fid as id and the layer's columns as typed properties). An empty string when no
-/// feature falls in the tile. The filter's time/type/target apply to incidents.
+/// The MVT 2.1 bytes of one tile holding the given layers (a tile layer per layer, in the order
+/// given). An empty string when no feature falls in the tile. The filter's time/type/target apply
+/// to incidents; its bbox is ignored (the tile is the box).
+///
+/// Features: id = the row's fid (stable integer); properties = the text `id` and the layer's
+/// columns, typed (numbers as numbers, booleans as booleans, NULLs left out). Lines and polygons
+/// are clipped to the tile plus `buffer`, with their vertices rounded to the integer grid (valid,
+/// no cracks between neighbours, no simplification beyond that rounding).
+/// Points are kept when they lie in the tile plus `buffer`.
+///
+/// Clusters (incidents, zoom < cluster_below_zoom, options.cluster): the incidents are grouped by
+/// cells of `cluster_cell` tile units aligned on the zoom's global grid; a cell holding one
+/// incident gives that incident as above; a cell holding more gives one point at the mean position
+/// of its members with properties cluster=true, point_count, and count_<type> for every type met.
+/// A cell is complete in every tile that shows it (its members are read beyond the buffer), so
+/// neighbouring tiles draw the same cluster at the same place.
+/// Throws sitmap::input_error for an invalid tile.
 std::string build_tile(geo::Database& db, const geo::TileId& tile, const std::vector<const Layer*>& layers,
                        const Filter& filter, const TileOptions& options = {});
 

@@ -2,10 +2,12 @@
 
 #include "geo/error.hpp"
 #include "layers/demo.hpp"
+#include "layers/export.hpp"
 #include "layers/import.hpp"
 #include "layers/schema.hpp"
 #include "server/handlers.hpp"
 #include "server/listener.hpp"
+#include "server/query_cli.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -102,11 +104,30 @@ int run_cli(int argc, char** argv) {
         ->check(CLI::IsMember({"regions", "cercles", "bases", "incidents", "routes"}));
     import_cmd->add_option("source", import.source, "File or GDAL path (/vsizip/...)")->required();
     import_cmd->add_option("--source-layer", import.source_layer, "Layer of a multi-layer source");
+    import_cmd->add_option("--sql", import.sql, "SQL (SQLite dialect) on the source, imported instead of a layer");
     import_cmd->add_option("--assume-crs", import.assume_crs, "CRS of a source that declares none (EPSG:32630)");
     import_cmd->add_option("--map", maps, "source_field=attribute (repeatable)");
     import_cmd->add_option("--mode", mode, "replace, append or upsert (by id)")
         ->check(CLI::IsMember({"replace", "append", "upsert"}));
     import_cmd->add_flag("--skip-invalid", import.skip_invalid, "Skip bad features and report them");
+
+    layers::ExportOptions export_options;
+    std::string export_format = "GeoJSON";
+    std::string export_bbox, export_from, export_to, export_type, export_target;
+    auto* export_cmd = app.add_subcommand("export", "Write a layer to a file through GDAL");
+    export_cmd->add_option("--db", db_path, "SpatiaLite file")->required()->check(CLI::ExistingFile);
+    export_cmd->add_option("--layer", export_options.layer, "Layer to export")
+        ->required()
+        ->check(CLI::IsMember({"regions", "cercles", "bases", "incidents", "routes"}));
+    export_cmd->add_option("--format", export_format, "GeoJSON, GPKG, CSV, KML or Shapefile")->capture_default_str();
+    export_cmd->add_option("--bbox", export_bbox, "min_lon,min_lat,max_lon,max_lat");
+    export_cmd->add_option("--from", export_from, "Incidents on or after (ISO 8601)");
+    export_cmd->add_option("--to", export_to, "Incidents on or before (ISO 8601)");
+    export_cmd->add_option("--type", export_type, "Incident types, comma-separated");
+    export_cmd->add_option("--target", export_target, "Incident targets, comma-separated");
+    export_cmd->add_option("out", export_options.path, "File to create")->required();
+
+    const QueryCommand query_cmd = add_query_command(app);
 
     std::string host = "127.0.0.1";
     unsigned short port = 8080;
@@ -122,6 +143,10 @@ int run_cli(int argc, char** argv) {
     serve_cmd->add_option("--port", port, "Port (0 picks a free one)")->capture_default_str();
     serve_cmd->add_option("--threads", threads, "Threads serving requests")->capture_default_str()->check(CLI::Range(1u, 256u));
     serve_cmd->add_option("--public-url", config.public_url, "Base of absolute URLs when behind a proxy");
+    std::size_t tile_cache_mb = config.tile_cache_bytes >> 20U;
+    serve_cmd->add_option("--tile-cache-mb", tile_cache_mb, "Tile cache budget in MiB (0: no cache)")->capture_default_str();
+    serve_cmd->add_option("--tile-buffer", config.tile_buffer, "Tile units (of 4096) kept around each tile")
+        ->capture_default_str()->check(CLI::Range(0u, 4096u));
     serve_cmd->add_option("--web", web_root, "Directory of the web map")->capture_default_str();
     serve_cmd->add_option("--node-modules", node_modules, "Directory holding maplibre-gl")->capture_default_str();
 
@@ -157,8 +182,20 @@ int run_cli(int argc, char** argv) {
             print_summary(import.layer, layers::import_layer(db, import));
             return 0;
         }
+        if (export_cmd->parsed()) {
+            export_options.format = layers::parse_export_format(export_format);
+            export_options.filter =
+                layers::parse_filter(export_bbox, export_from, export_to, export_type, export_target);
+            auto db = layers::open_database(db_path, geo::Database::Mode::read_only);
+            const auto written = layers::export_layer(db, export_options);
+            std::printf("%s: %lld features written to %s\n", export_options.layer.c_str(),
+                        static_cast<long long>(written), export_options.path.c_str());
+            return 0;
+        }
+        if (query_cmd.command->parsed()) return query_cmd.run();
         if (serve_cmd->parsed()) {
             config.database = db_path;
+            config.tile_cache_bytes = tile_cache_mb << 20U;
             config.web_root = web_root;
             config.node_modules = node_modules;
             if (!std::filesystem::exists(db_path)) {

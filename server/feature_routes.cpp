@@ -1,10 +1,22 @@
 #include "server/handlers.hpp"
 
 #include "geo/error.hpp"
+#include "layers/cql2.hpp"
 #include "layers/features.hpp"
+#include "layers/queries.hpp"
+#include "layers/schema.hpp"
+#include "layers/values.hpp"
 #include "server/json_error.hpp"
+#include "server/ogc_api.hpp"
+#include "server/ogc_html.hpp"
+#include "server/static_files.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <ctime>
+#include <memory>
+#include <sstream>
 
 namespace sitmap::server {
 
@@ -12,62 +24,428 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::int64_t items_default_limit = 100;
-constexpr std::int64_t items_max_limit = 10000;
+// Pages larger than this are streamed (chunked) from a connection of their own; smaller ones are
+// built in memory on the thread's connection.
+constexpr std::int64_t stream_above = 1000;
 
-Response items_response(const ServerConfig& config, const RouteContext& ctx) {
-    const auto& layer = layers::find_layer(ctx.param("layer"));
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> parts;
+    std::string part;
+    std::istringstream in(text);
+    while (std::getline(in, part, ',')) parts.emplace_back(layers::trim(part));
+    return parts;
+}
+
+double parse_number(const std::string& text, const char* what) {
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(value)) {
+        throw input_error(std::string(what) + ": '" + text + "' is not a number");
+    }
+    return value;
+}
+
+std::string url_encode(std::string_view text) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',' || c == ':') {
+            out += ch;
+        } else {
+            out += '%';
+            out += hex[c >> 4U];
+            out += hex[c & 15U];
+        }
+    }
+    return out;
+}
+
+std::string now_utc() {
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+// The query string of `query` with `replace` set (added or replacing), the rest kept in order.
+std::string query_with(const Query& query, const std::vector<std::pair<std::string, std::string>>& replace) {
+    std::string out;
+    auto add = [&](const std::string& k, const std::string& v) {
+        out += (out.empty() ? "?" : "&") + url_encode(k) + "=" + url_encode(v);
+    };
+    for (const auto& [k, v] : query.items()) {
+        if (std::none_of(replace.begin(), replace.end(), [&](const auto& r) { return r.first == k; })) add(k, v);
+    }
+    for (const auto& [k, v] : replace) add(k, v);
+    return out;
+}
+
+// datetime: an instant or start/end with open ends ("..", or empty), as from/to on incidents.
+void apply_datetime(const std::string& text, const layers::Layer& layer, layers::FeatureQuery& query) {
+    const auto slash = text.find('/');
+    auto instant = [&](std::string part, bool end) -> std::optional<std::string> {
+        part = std::string(layers::trim(part));
+        if (part.empty() || part == "..") return std::nullopt;
+        auto value = layers::normalise_datetime(part);
+        if (!value) {
+            throw input_error("datetime: '" + part + "' is not an RFC 3339 date-time or date (expected an instant, "
+                              "or start/end with '..' for an open end)");
+        }
+        if (part.size() == 10 && end) value = value->substr(0, 10) + "T23:59:59Z";  // the whole day
+        return value;
+    };
+    std::optional<std::string> from, to;
+    if (slash == std::string::npos) {
+        if (text.empty() || text == "..") throw input_error("datetime: expected an instant or an interval");
+        from = instant(text, false);
+        to = instant(text, layers::trim(text).size() == 10);
+    } else {
+        if (text.find('/', slash + 1) != std::string::npos) throw input_error("datetime: more than one '/'");
+        from = instant(text.substr(0, slash), false);
+        to = instant(text.substr(slash + 1), true);
+        if (from && to && *from > *to) throw input_error("datetime: the start is after the end");
+    }
+    if (layer.name == "incidents") {
+        if (query.filter.from || query.filter.to) throw input_error("datetime: use either datetime or from/to");
+        query.filter.from = from;
+        query.filter.to = to;
+    } else if (layer.name == "bases") {  // the bases open at some time in the interval
+        if (to) {
+            query.where.sql += " AND (t.opened IS NULL OR t.opened <= substr(?, 1, 10))";
+            query.where.params.emplace_back(*to);
+        }
+        if (from) {
+            query.where.sql += " AND (t.closed IS NULL OR t.closed >= substr(?, 1, 10))";
+            query.where.params.emplace_back(*from);
+        }
+    }
+}
+
+// name=value[,value...] on a column: equal to any of the values, typed and checked.
+layers::Condition property_condition(const layers::Layer& layer, const std::string& name, const std::string& text) {
+    const layers::Column* column = layer.column(name);
+    layers::Condition c;
+    c.sql = " AND t." + (column ? column->name : std::string("id")) + " IN (";
+    const auto values = split_list(text);
+    if (values.empty()) throw input_error(name + ": expected a value");
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        c.sql += i ? ",?" : "?";
+        const std::string& v = values[i];
+        const auto type = column ? column->type : layers::ColumnType::text;
+        if (type == layers::ColumnType::integer) {
+            c.params.emplace_back(static_cast<std::int64_t>(parse_integer(v, name.c_str())));
+        } else if (type == layers::ColumnType::real) {
+            c.params.emplace_back(parse_number(v, name.c_str()));
+        } else if (type == layers::ColumnType::boolean) {
+            if (v != "true" && v != "false" && v != "1" && v != "0") throw input_error(name + ": expected true or false");
+            c.params.emplace_back(std::int64_t{v == "true" || v == "1" ? 1 : 0});
+        } else if (column && !column->allowed.empty()) {
+            const auto token = layers::normalise_token(v);
+            if (std::find(column->allowed.begin(), column->allowed.end(), token) == column->allowed.end()) {
+                std::string allowed;
+                for (const auto& a : column->allowed) allowed += (allowed.empty() ? "" : ", ") + a;
+                throw input_error(name + ": unknown value '" + v + "' (one or more of: " + allowed + ")");
+            }
+            c.params.emplace_back(token);
+        } else {
+            c.params.emplace_back(v);
+        }
+    }
+    c.sql += ")";
+    return c;
+}
+
+/// The features a request for items asks for: the query, and for distance queries the ranked hits.
+struct ItemsPlan {
     layers::FeatureQuery query;
-    query.filter = filter_from(ctx.query, true);
+    std::optional<std::vector<layers::Hit>> ranked;
+    bool along = false;  ///< ranked along a route: the hits carry along_km
+    std::int64_t matched = 0;
+};
+
+ItemsPlan plan_items(geo::Database& db, const layers::Layer& layer, const Query& q) {
+    check_parameters(q, items_parameters(layer));
+    for (const auto& [key, value] : q.items()) {
+        if (q.get_all(key).size() > 1) throw input_error(key + ": given more than once");
+    }
+    ItemsPlan plan;
+    auto& query = plan.query;
+    query.filter = filter_from(q, true);
+    if (auto crs = q.get("bbox-crs"); crs && *crs != "http://www.opengis.net/def/crs/OGC/1.3/CRS84") {
+        throw input_error("bbox-crs: only http://www.opengis.net/def/crs/OGC/1.3/CRS84 is supported");
+    }
+    if (auto crs = q.get("filter-crs"); crs && *crs != "http://www.opengis.net/def/crs/OGC/1.3/CRS84") {
+        throw input_error("filter-crs: only http://www.opengis.net/def/crs/OGC/1.3/CRS84 is supported");
+    }
+    if (auto datetime = q.get("datetime")) apply_datetime(*datetime, layer, query);
+    for (const auto& [key, value] : q.items()) {
+        const bool in_filter = layer.name == "incidents" && (key == "type" || key == "target");
+        if ((layer.column(key) || key == "id") && !in_filter) query.where += property_condition(layer, key, value);
+    }
+    if (auto within = q.get("within")) query.where += layers::within_unit(db, layer, *within);
+    if (auto filter = q.get("filter")) {
+        if (auto lang = q.get("filter-lang"); lang && *lang != "cql2-text") {
+            throw input_error("filter-lang: only cql2-text is supported");
+        }
+        query.where += layers::cql2::filter_condition(*filter, layer);
+    } else if (q.has("filter-lang")) {
+        throw input_error("filter-lang: given without filter");
+    }
     query.limit = items_default_limit;
-    if (auto limit = ctx.query.get("limit")) {
+    if (auto limit = q.get("limit")) {
         query.limit = parse_integer(*limit, "limit");
         if (query.limit < 1 || query.limit > items_max_limit) {
             throw input_error("limit: expected 1 to " + std::to_string(items_max_limit));
         }
     }
-    if (auto offset = ctx.query.get("offset")) {
+    if (auto offset = q.get("offset")) {
         query.offset = parse_integer(*offset, "offset");
         if (query.offset < 0) throw input_error("offset: expected 0 or more");
     }
+
+    const int distance_queries = q.has("near_base") + q.has("along_route") + q.has("nearest_to");
+    if (distance_queries > 1) throw input_error("near_base, along_route and nearest_to: use one at a time");
+    auto only_with = [&](const char* param, const char* with) {
+        if (q.has(param) && !q.has(with)) throw input_error(std::string(param) + ": only with " + with);
+    };
+    only_with("radius_km", "near_base");
+    only_with("buffer_km", "along_route");
+    only_with("k", "nearest_to");
+    if (auto base = q.get("near_base")) {
+        const auto radius = q.get("radius_km");
+        if (!radius) throw input_error("near_base: radius_km is required");
+        plan.ranked = layers::within_radius(db, layer, layers::find_base(db, *base).position,
+                                            parse_number(*radius, "radius_km"), query);
+    } else if (auto route = q.get("along_route")) {
+        const double buffer = q.has("buffer_km") ? parse_number(*q.get("buffer_km"), "buffer_km") : 5.0;
+        plan.ranked = layers::along_route(db, layer, layers::find_route(db, *route), buffer, query);
+        plan.along = true;
+    } else if (auto point = q.get("nearest_to")) {
+        const auto parts = split_list(*point);
+        if (parts.size() != 2) throw input_error("nearest_to: expected lon,lat");
+        const geo::LonLat at{parse_number(parts[0], "nearest_to"), parse_number(parts[1], "nearest_to")};
+        if (std::abs(at.lon) > 180 || std::abs(at.lat) > 90) throw input_error("nearest_to: expected lon,lat in degrees");
+        const std::int64_t k = q.has("k") ? parse_integer(*q.get("k"), "k") : 5;
+        plan.ranked = layers::nearest(db, layer, at, k, query);
+    }
+    plan.matched = plan.ranked ? static_cast<std::int64_t>(plan.ranked->size()) : layers::count_features(db, layer, query);
+    return plan;
+}
+
+std::vector<layers::RankedFeature> page_of(const ItemsPlan& plan) {
+    std::vector<layers::RankedFeature> page;
+    const auto& hits = *plan.ranked;
+    const auto first = static_cast<std::size_t>(std::min<std::int64_t>(plan.query.offset, plan.matched));
+    const auto last = static_cast<std::size_t>(std::min<std::int64_t>(plan.query.offset + plan.query.limit, plan.matched));
+    auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
+    for (std::size_t i = first; i < last; ++i) {
+        json computed = {{"distance_km", round3(hits[i].distance_km)}};
+        if (plan.along) computed["along_km"] = round3(hits[i].along_km);
+        page.push_back({hits[i].fid, computed});
+    }
+    return page;
+}
+
+json items_links(const std::string& base, const layers::Layer& layer, const Query& q, const ItemsPlan& plan,
+                 std::int64_t returned) {
+    const std::string path = base + "/collections/" + layer.name + "/items";
+    const auto& query = plan.query;
+    json links = json::array({{{"href", path + query_with(q, {})}, {"rel", "self"}, {"type", "application/geo+json"}},
+                              {{"href", path + query_with(q, {{"f", "html"}})}, {"rel", "alternate"}, {"type", "text/html"}},
+                              {{"href", base + "/collections/" + layer.name}, {"rel", "collection"},
+                               {"type", "application/json"}}});
+    const std::string limit = std::to_string(query.limit);
+    if (query.offset + returned < plan.matched) {
+        links.push_back({{"href", path + query_with(q, {{"offset", std::to_string(query.offset + query.limit)},
+                                                        {"limit", limit}})},
+                         {"rel", "next"},
+                         {"type", "application/geo+json"}});
+    }
+    if (query.offset > 0) {
+        links.push_back({{"href", path + query_with(q, {{"offset", std::to_string(std::max<std::int64_t>(
+                                                                       0, query.offset - query.limit))},
+                                                        {"limit", limit}})},
+                         {"rel", "prev"},
+                         {"type", "application/geo+json"}});
+    }
+    return links;
+}
+
+std::unique_ptr<layers::FeatureCursor> cursor_for(geo::Database& db, const layers::Layer& layer, const ItemsPlan& plan) {
+    if (plan.ranked) return std::make_unique<layers::FeatureCursor>(db, layer, page_of(plan));
+    return std::make_unique<layers::FeatureCursor>(db, layer, plan.query);
+}
+
+Response items_response(const ServerConfig& config, const RouteContext& ctx) {
+    const auto& layer = layers::find_layer(ctx.param("layer"));
+    const std::string format = requested_format(ctx, {"json", "geojson", "html"});
     auto& db = connection(config);
-    const std::int64_t matched = layers::count_features(db, layer, query.filter);
-    std::string body = R"({"type":"FeatureCollection","features":[)";
-    bool first = true;
-    const std::int64_t returned = layers::write_features(db, layer, query, [&](std::string_view feature) {
-        if (!first) body += ',';
-        first = false;
-        body += feature;
-    });
-    body += R"(],"numberMatched":)" + std::to_string(matched) + R"(,"numberReturned":)" + std::to_string(returned) + "}";
-    auto response = make_response(http::status::ok, std::move(body), "application/geo+json");
-    response.set(http::field::cache_control, "no-cache");
+    const ItemsPlan plan = plan_items(db, layer, ctx.query);
+    const std::int64_t page = std::max<std::int64_t>(
+        0, std::min(plan.query.limit, plan.matched - plan.query.offset));
+    const std::string base = base_url(config, ctx.request);
+    const std::string head = R"({"type":"FeatureCollection","numberMatched":)" + std::to_string(plan.matched) +
+                             R"(,"timeStamp":")" + now_utc() + '"' +
+                             R"(,"features":[)";
+
+    if (format == "html") {
+        json features = json::array();
+        auto cursor = cursor_for(db, layer, plan);
+        std::string feature;
+        while (cursor->next(feature)) {
+            features.push_back(json::parse(feature));
+            feature.clear();
+        }
+        const auto returned = static_cast<std::int64_t>(features.size());
+        return html_response(layer.title, {{"numberMatched", plan.matched},
+                                           {"numberReturned", returned},
+                                           {"links", items_links(base, layer, ctx.query, plan, returned)},
+                                           {"features", features}});
+    }
+    const std::string links = items_links(base, layer, ctx.query, plan, page).dump();
+    if (page <= stream_above) {
+        std::string body = head;
+        auto cursor = cursor_for(db, layer, plan);
+        std::int64_t returned = 0;
+        while (true) {
+            if (returned) body += ',';
+            if (!cursor->next(body)) {
+                if (returned) body.pop_back();
+                break;
+            }
+            ++returned;
+        }
+        body += R"(],"numberReturned":)" + std::to_string(returned) + R"(,"links":)" + links + "}";
+        auto response = make_response(http::status::ok, std::move(body), "application/geo+json");
+        response.set(http::field::cache_control, "no-cache");
+        return response;
+    }
+    // A large page: its own connection, so the chunks may be produced on any server thread.
+    struct Stream {
+        geo::Database db;
+        std::unique_ptr<layers::FeatureCursor> cursor;
+        std::int64_t returned = 0;
+        bool done = false;
+        bool head_sent = false;
+    };
+    auto stream = std::make_shared<Stream>(
+        Stream{layers::open_database(config.database, geo::Database::Mode::read_only), nullptr});
+    stream->cursor = cursor_for(stream->db, layer, plan);
+    auto response = make_streamed_response(
+        http::status::ok, "application/geo+json", [stream, head, links](std::string& chunk) -> bool {
+            if (stream->done) return false;
+            if (!stream->head_sent) {
+                chunk = head;
+                stream->head_sent = true;
+            }
+            while (chunk.size() < 64 * 1024) {
+                const auto before = chunk.size();
+                if (stream->returned) chunk += ',';
+                if (!stream->cursor->next(chunk)) {
+                    chunk.resize(before);
+                    chunk += R"(],"numberReturned":)" + std::to_string(stream->returned) + R"(,"links":)" + links + "}";
+                    stream->done = true;
+                    break;
+                }
+                ++stream->returned;
+            }
+            return true;
+        });
+    response.header.set(http::field::cache_control, "no-cache");
     return response;
 }
 
-json collection_json(const ServerConfig& config, const Request& request, const layers::Layer& layer) {
-    const std::string base = base_url(config, request);
-    return {{"id", layer.name},
-            {"title", layer.title},
-            {"description", layer.description},
-            {"itemType", "feature"},
-            {"links",
-             {{{"href", base + "/collections/" + layer.name + "/items"}, {"rel", "items"}, {"type", "application/geo+json"}},
-              {{"href", base + "/tiles/" + layer.name + ".json"}, {"rel", "tiles"}, {"type", "application/json"}}}}};
+Response item_response(const ServerConfig& config, const RouteContext& ctx) {
+    const auto& layer = layers::find_layer(ctx.param("layer"));
+    check_parameters(ctx.query, {"f", "nearest_base"});
+    const std::string format = requested_format(ctx, {"json", "geojson", "html"});
+    auto& db = connection(config);
+    json computed;
+    if (auto nearest = ctx.query.get("nearest_base"); nearest && *nearest != "false") {
+        if (*nearest != "true") throw input_error("nearest_base: expected true or false");
+        if (layer.geometry != layers::GeometryKind::point) throw input_error("nearest_base: point layers only");
+        auto stmt = db.prepare("SELECT X(geom), Y(geom) FROM " + layer.name + " WHERE id = ?");
+        stmt.bind(1, ctx.param("id"));
+        if (!stmt.step()) throw not_found_error("no feature '" + ctx.param("id") + "' in " + layer.name);
+        const geo::LonLat at{stmt.column_double(0), stmt.column_double(1)};
+        const auto& bases = layers::find_layer("bases");
+        const auto hits = layers::nearest(db, bases, at, 1, {});
+        if (!hits.empty()) {
+            auto base = db.prepare("SELECT id, name FROM bases WHERE fid = ?");
+            base.bind(1, hits[0].fid);
+            base.step();
+            computed["nearest_base"] = {{"id", std::string(base.column_text(0))},
+                                        {"name", std::string(base.column_text(1))},
+                                        {"distance_km", std::round(hits[0].distance_km * 1000) / 1000}};
+        }
+    }
+    std::string feature = layers::feature_by_id(db, layer, ctx.param("id"), computed);
+    if (format == "html") return html_response(layer.title + ": " + ctx.param("id"), json::parse(feature));
+    auto parsed = json::parse(feature);
+    const std::string base = base_url(config, ctx.request);
+    parsed["links"] = {{{"href", base + "/collections/" + layer.name + "/items/" + url_encode(ctx.param("id"))},
+                        {"rel", "self"},
+                        {"type", "application/geo+json"}},
+                       {{"href", base + "/collections/" + layer.name}, {"rel", "collection"},
+                        {"type", "application/json"}}};
+    return json_response(http::status::ok, parsed, "application/geo+json");
+}
+
+/// JSON, or the same document as an HTML page.
+Response document(const RouteContext& ctx, std::string_view title, const json& body,
+                  std::string_view content_type = "application/json") {
+    check_parameters(ctx.query, {"f"});
+    if (requested_format(ctx, {"json", "html"}) == "html") return html_response(title, body);
+    return json_response(http::status::ok, body, content_type);
 }
 
 } // namespace
 
 void register_feature_routes(Router& router, const ServerConfig& config) {
+    // "/" is the web map for browsers and the landing page for API clients that ask for JSON.
+    auto files = std::make_shared<StaticFiles>(config.web_root);
+    router.get("/", [config, files](const RouteContext& ctx) -> Response {
+        const auto f = ctx.query.get("f");
+        const std::string accept(to_std(ctx.request[http::field::accept]));
+        const bool wants_json = f ? *f == "json"
+                                  : accept.find("json") != std::string::npos &&
+                                        requested_format(ctx, {"json", "html"}) == "json";
+        if (!wants_json) return files->serve(ctx.request);
+        return json_response(http::status::ok, landing_page(base_url(config, ctx.request)));
+    });
+    router.get("/ogc", [config](const RouteContext& ctx) {
+        return document(ctx, "sitmap", landing_page(base_url(config, ctx.request)));
+    });
+    router.get("/conformance", [](const RouteContext& ctx) { return document(ctx, "Conformance", conformance()); });
+    router.get("/api", [config](const RouteContext& ctx) {
+        return document(ctx, "OpenAPI", openapi_document(base_url(config, ctx.request)),
+                        "application/vnd.oai.openapi+json;version=3.0");
+    });
     router.get("/collections", [config](const RouteContext& ctx) -> Response {
+        const std::string base = base_url(config, ctx.request);
         json collections = json::array();
-        for (const auto& layer : layers::all_layers()) collections.push_back(collection_json(config, ctx.request, layer));
-        return json_response(http::status::ok, {{"collections", collections}});
+        for (const auto& layer : layers::all_layers()) {
+            collections.push_back(collection_json(connection(config), base, layer));
+        }
+        return document(ctx, "Collections",
+                        {{"links", {{{"href", base + "/collections"}, {"rel", "self"}, {"type", "application/json"}}}},
+                         {"collections", collections}});
     });
     router.get("/collections/{layer}", [config](const RouteContext& ctx) -> Response {
-        return json_response(http::status::ok, collection_json(config, ctx.request, layers::find_layer(ctx.param("layer"))));
+        const auto& layer = layers::find_layer(ctx.param("layer"));
+        return document(ctx, layer.title, collection_json(connection(config), base_url(config, ctx.request), layer));
+    });
+    router.get("/collections/{layer}/queryables", [config](const RouteContext& ctx) -> Response {
+        const auto& layer = layers::find_layer(ctx.param("layer"));
+        return document(ctx, layer.title + " queryables", queryables_json(base_url(config, ctx.request), layer),
+                        "application/schema+json");
     });
     router.get("/collections/{layer}/items", [config](const RouteContext& ctx) { return items_response(config, ctx); });
+    router.get("/collections/{layer}/items/{id}", [config](const RouteContext& ctx) { return item_response(config, ctx); });
+    register_situational_routes(router, config);
 }
 
 } // namespace sitmap::server

@@ -17,6 +17,7 @@ void register_routes(Router& router, const ServerConfig& config) {
     });
     register_tile_routes(router, config);
     register_feature_routes(router, config);
+    register_export_routes(router, config);
 
     auto files = std::make_shared<StaticFiles>(config.web_root);
     const auto maplibre = config.node_modules / "maplibre-gl" / "dist";

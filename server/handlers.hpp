@@ -16,4 +16,7 @@ void register_tile_routes(Router& router, const ServerConfig& config);
 /// /collections, /collections/{layer}, /collections/{layer}/items (feature_routes.cpp)
 void register_feature_routes(Router& router, const ServerConfig& config);
 
+/// /export/{layer}.geojson: a layer as a GeoJSON attachment, filtered, streamed (export_routes.cpp)
+void register_export_routes(Router& router, const ServerConfig& config);
+
 } // namespace sitmap::server

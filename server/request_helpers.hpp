@@ -8,6 +8,7 @@
 #include "server/http.hpp"
 #include "server/query.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@ struct ServerConfig {
     std::filesystem::path web_root;       ///< the web map (index.html, app.js, fonts/)
     std::filesystem::path node_modules;   ///< where maplibre-gl/dist is found
     std::string public_url;               ///< base of absolute URLs ("http://127.0.0.1:8080"); from Host when empty
+    std::size_t tile_cache_bytes = std::size_t{256} << 20U;  ///< tile cache budget (0: no cache)
+    std::uint32_t tile_buffer = 64;       ///< tile units (of 4096) kept around each tile
 };
 
 /// This thread's read-only connection to the database (SQLite connections are not shared

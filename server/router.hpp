@@ -61,7 +61,8 @@ public:
     /// The handler of GET and HEAD requests that match no route (typically StaticFiles).
     void set_fallback(Handler handler) { m_fallback = std::move(handler); }
 
-    /// Answers a request. Never throws.
+    /// Answers a request. Never throws. Called by several server threads at once, so
+    /// handlers must be safe to run concurrently; routes must all be added before serving.
     Response handle(const Request& request) const noexcept;
 
 private:

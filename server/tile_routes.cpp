@@ -4,8 +4,15 @@
 #include "geo/tile.hpp"
 #include "layers/tiles.hpp"
 #include "server/json_error.hpp"
+#include "server/tile_cache.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 
 namespace sitmap::server {
 
@@ -15,13 +22,22 @@ using nlohmann::json;
 
 constexpr int tile_min_zoom = 0;
 constexpr int tile_max_zoom = 16;
+constexpr const char* mvt_type = "application/vnd.mapbox-vector-tile";
+// Tiles change when data changes: clients keep them but ask again (a 304 when nothing changed).
+constexpr const char* tile_cache_control = "no-cache";
 
 json layer_fields(const layers::Layer& layer) {
     json fields = json::object();
+    fields["id"] = "String";
     for (const auto& c : layer.columns) {
         fields[c.name] = c.type == layers::ColumnType::integer || c.type == layers::ColumnType::real ? "Number"
                          : c.type == layers::ColumnType::boolean                                       ? "Boolean"
                                                                                                        : "String";
+    }
+    if (layer.name == "incidents") {  // clusters at low zoom (layers/tiles.hpp)
+        fields["cluster"] = "Boolean";
+        fields["point_count"] = "Number";
+        for (const auto& type : layer.column("type")->allowed) fields["count_" + type] = "Number";
     }
     return fields;
 }
@@ -42,8 +58,38 @@ std::array<double, 4> data_bounds(geo::Database& db) {
     return bounds;
 }
 
-json tilejson(const ServerConfig& config, const Request& request, const std::vector<const layers::Layer*>& list,
+/// `cluster=true|false` (default true). Throws sitmap::input_error for anything else.
+bool cluster_from(const Query& query) {
+    const auto value = query.get("cluster").value_or("true");
+    if (value == "true" || value == "1") return true;
+    if (value == "false" || value == "0") return false;
+    throw input_error("cluster: expected true or false, got '" + value + "'");
+}
+
+/// The query string the tile URLs of a TileJSON carry: the tile parameters of the request.
+std::string tile_query(const Query& query) {
+    std::string out;
+    for (const char* name : {"from", "to", "type", "target", "cluster"}) {
+        if (const auto value = query.get(name)) {
+            out += (out.empty() ? "?" : "&") + std::string(name) + "=";
+            for (const char c : *value) {  // percent-encode all but unreserved characters and ',' ':'
+                if (std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-._~,:", c)) {
+                    out += c;
+                } else {
+                    char escaped[4];
+                    std::snprintf(escaped, sizeof escaped, "%%%02X", static_cast<unsigned char>(c));
+                    out += escaped;
+                }
+            }
+        }
+    }
+    return out;
+}
+
+json tilejson(const ServerConfig& config, const RouteContext& ctx, const std::vector<const layers::Layer*>& list,
               const std::string& path) {
+    filter_from(ctx.query, false);  // a bad filter is a 400 here rather than on every tile
+    cluster_from(ctx.query);
     auto bounds = data_bounds(connection(config));
     json vector_layers = json::array();
     for (const auto* layer : list) {
@@ -55,7 +101,7 @@ json tilejson(const ServerConfig& config, const Request& request, const std::vec
     }
     return {{"tilejson", "3.0.0"},
             {"name", "sitmap"},
-            {"tiles", {base_url(config, request) + path + "/{z}/{x}/{y}.mvt"}},
+            {"tiles", {base_url(config, ctx.request) + path + "/{z}/{x}/{y}.mvt" + tile_query(ctx.query)}},
             {"vector_layers", vector_layers},
             {"minzoom", tile_min_zoom},
             {"maxzoom", tile_max_zoom},
@@ -65,7 +111,31 @@ json tilejson(const ServerConfig& config, const Request& request, const std::vec
                             "incidents of the default dataset are synthetic"}};
 }
 
-Response tile_response(const ServerConfig& config, const RouteContext& ctx,
+/// True when Accept-Encoding lists gzip (and not with q=0).
+bool accepts_gzip(const Request& request) {
+    const std::string_view accept = to_std(request[http::field::accept_encoding]);
+    std::size_t start = 0;
+    while (start < accept.size()) {
+        std::size_t end = accept.find(',', start);
+        if (end == std::string_view::npos) end = accept.size();
+        std::string_view item = accept.substr(start, end - start);
+        start = end + 1;
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        if (item.substr(0, 4) != "gzip" && item.substr(0, 1) != "*") continue;
+        const auto q = item.find("q=");
+        if (q != std::string_view::npos && std::strtod(std::string(item.substr(q + 2)).c_str(), nullptr) <= 0) continue;
+        return true;
+    }
+    return false;
+}
+
+/// True when If-None-Match names `etag` (or is *).
+bool matches(const Request& request, const std::string& etag) {
+    const std::string_view header = to_std(request[http::field::if_none_match]);
+    return !etag.empty() && (header == "*" || header.find(etag) != std::string_view::npos);
+}
+
+Response tile_response(const ServerConfig& config, TileCache& cache, const RouteContext& ctx,
                        const std::vector<const layers::Layer*>& list) {
     const auto tile = geo::TileId::make(parse_integer(ctx.param("z"), "z"), parse_integer(ctx.param("x"), "x"),
                                         parse_integer(ctx.param("y"), "y"));
@@ -74,31 +144,63 @@ Response tile_response(const ServerConfig& config, const RouteContext& ctx,
                           std::to_string(tile_max_zoom) + ")");
     }
     const layers::Filter filter = filter_from(ctx.query, false);
-    std::string bytes = layers::build_tile(connection(config), tile, list, filter);
-    if (bytes.empty()) {
-        StringResponse empty{http::status::no_content, 11};
-        empty.set(http::field::cache_control, "no-cache");
-        return empty;
+    layers::TileOptions options;
+    options.buffer = config.tile_buffer;
+    options.cluster = cluster_from(ctx.query);
+
+    auto& db = connection(config);
+    cache.sync(db);
+    const std::int64_t sequence = cache.sequence();
+    std::string key;
+    std::vector<std::string> names;
+    for (const auto* layer : list) {
+        key += layer->name + ",";
+        names.push_back(layer->name);
     }
-    auto response = make_response(http::status::ok, std::move(bytes), "application/vnd.mapbox-vector-tile");
-    response.set(http::field::cache_control, "no-cache");
+    key += "/" + tile.to_string() + "?" + filter.key() + (options.cluster ? "&cluster" : "");
+    auto cached = cache.find(key);
+    const bool hit = static_cast<bool>(cached);
+    if (!hit) {
+        cached = CachedTile::make(layers::build_tile(db, tile, list, filter, options));
+        // Clusters read one cell beyond the tile, other features the buffer: invalidate over the wider.
+        const double margin = std::max<double>(options.buffer, options.cluster ? options.cluster_cell : 0);
+        cache.insert(key, std::move(names), geo::tile_bounds_lonlat(tile, margin, options.extent), cached, sequence);
+    }
+
+    const bool gzip = !cached->bytes.empty() && accepts_gzip(ctx.request);
+    const std::string& etag = gzip ? cached->gzip_etag : cached->etag;
+    StringResponse response{http::status::ok, 11};
+    if (cached->bytes.empty()) {
+        response.result(http::status::no_content);
+    } else if (matches(ctx.request, etag)) {
+        response.result(http::status::not_modified);
+    } else {
+        response.set(http::field::content_type, mvt_type);
+        response.body() = gzip ? cached->gzip : cached->bytes;
+        if (gzip) response.set(http::field::content_encoding, "gzip");
+    }
+    if (!cached->bytes.empty()) response.set(http::field::etag, etag);
+    response.set(http::field::cache_control, tile_cache_control);
+    response.set(http::field::vary, "Accept-Encoding");
+    response.set("X-Sitmap-Cache", hit ? "hit" : "miss");
     return response;
 }
 
 } // namespace
 
 void register_tile_routes(Router& router, const ServerConfig& config) {
+    auto cache = std::make_shared<TileCache>(config.tile_cache_bytes);
     router.get("/tiles.json", [config](const RouteContext& ctx) -> Response {
-        return json_response(http::status::ok, tilejson(config, ctx.request, every_layer(), "/tiles"));
+        return json_response(http::status::ok, tilejson(config, ctx, every_layer(), "/tiles"));
     });
     router.get("/tiles/{layer}.json", [config](const RouteContext& ctx) -> Response {
         const auto& layer = layers::find_layer(ctx.param("layer"));
-        return json_response(http::status::ok, tilejson(config, ctx.request, {&layer}, "/tiles/" + layer.name));
+        return json_response(http::status::ok, tilejson(config, ctx, {&layer}, "/tiles/" + layer.name));
     });
     router.get("/tiles/{z}/{x}/{y}.mvt",
-               [config](const RouteContext& ctx) { return tile_response(config, ctx, every_layer()); });
-    router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", [config](const RouteContext& ctx) {
-        return tile_response(config, ctx, {&layers::find_layer(ctx.param("layer"))});
+               [config, cache](const RouteContext& ctx) { return tile_response(config, *cache, ctx, every_layer()); });
+    router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", [config, cache](const RouteContext& ctx) {
+        return tile_response(config, *cache, ctx, {&layers::find_layer(ctx.param("layer"))});
     });
 }
 

@@ -1,0 +1,288 @@
+#include "layers/queries.hpp"
+
+#include "geo/error.hpp"
+#include "layers/values.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+namespace sitmap::layers {
+
+namespace {
+
+constexpr double max_radius_km = 20000;  // about half the Earth's circumference
+
+void require_points(const Layer& layer, const char* what) {
+    if (layer.geometry != GeometryKind::point) {
+        throw input_error(std::string(what) + " applies to point layers (bases, incidents), not " + layer.name);
+    }
+}
+
+void check_distance(double km, const char* what) {
+    if (!std::isfinite(km) || km <= 0 || km > max_radius_km) {
+        throw input_error(std::string(what) + ": expected a distance in km above 0 and at most 20000");
+    }
+}
+
+void sort_by(std::vector<Hit>& hits, double Hit::*key) {
+    std::sort(hits.begin(), hits.end(),
+              [key](const Hit& a, const Hit& b) { return a.*key != b.*key ? a.*key < b.*key : a.fid < b.fid; });
+}
+
+std::vector<std::vector<geo::LonLat>> lines_from_geojson(std::string_view text) {
+    const auto geometry = nlohmann::json::parse(text);
+    auto coordinates = geometry.at("coordinates");
+    if (geometry.at("type") == "LineString") coordinates = nlohmann::json::array({coordinates});
+    std::vector<std::vector<geo::LonLat>> parts;
+    for (const auto& line : coordinates) {
+        auto& part = parts.emplace_back();
+        for (const auto& c : line) part.push_back({c.at(0).get<double>(), c.at(1).get<double>()});
+    }
+    return parts;
+}
+
+} // namespace
+
+Base find_base(geo::Database& db, const std::string& id_or_name) {
+    auto stmt = db.prepare("SELECT fid, id, name, X(geom), Y(geom), opened, closed FROM bases");
+    std::vector<Base> by_name;
+    std::string some_ids;
+    const std::string wanted = fold_name(id_or_name);
+    while (stmt.step()) {
+        Base base{stmt.column_int64(0), std::string(stmt.column_text(1)), std::string(stmt.column_text(2)),
+                  {stmt.column_double(3), stmt.column_double(4)}, std::string(stmt.column_text(5)),
+                  std::string(stmt.column_text(6))};
+        if (base.id == id_or_name) return base;
+        if (some_ids.size() < 60) some_ids += (some_ids.empty() ? "" : ", ") + base.id;
+        // A name matches when the folded text is one of its comma-separated words or parts.
+        const std::string name = fold_name(base.name);
+        const auto at = name.find(wanted);
+        const auto word_char = [&](std::size_t i) { return i < name.size() && std::isalnum(static_cast<unsigned char>(name[i])); };
+        if (!wanted.empty() && at != std::string::npos && (at == 0 || !word_char(at - 1)) && !word_char(at + wanted.size())) {
+            by_name.push_back(std::move(base));
+        }
+    }
+    if (by_name.size() == 1) return by_name.front();
+    if (by_name.empty()) throw not_found_error("no base '" + id_or_name + "' (ids: " + some_ids + "...)");
+    std::string names;
+    for (const auto& b : by_name) names += (names.empty() ? "" : "; ") + b.id + " " + b.name;
+    throw input_error("base '" + id_or_name + "' matches several bases: " + names + " (use the id)");
+}
+
+std::vector<Hit> within_radius(geo::Database& db, const Layer& layer, geo::LonLat centre, double radius_km,
+                               const FeatureQuery& query) {
+    require_points(layer, "a radius query");
+    check_distance(radius_km, "radius_km");
+    std::vector<Hit> hits;
+    for_each_point(db, layer, query, bbox_condition(layer, {geo::radius_bbox(centre, radius_km)}),
+                   [&](std::int64_t fid, geo::LonLat position) {
+                       const double d = geo::geodesic_distance_km(centre, position);
+                       if (d <= radius_km) hits.push_back({fid, d, 0});
+                   });
+    sort_by(hits, &Hit::distance_km);
+    return hits;
+}
+
+std::vector<Hit> nearest(geo::Database& db, const Layer& layer, geo::LonLat centre, std::int64_t k,
+                         const FeatureQuery& query) {
+    require_points(layer, "a nearest query");
+    if (k < 1 || k > 1000) throw input_error("k: expected 1 to 1000");
+    // Widen the radius until it holds k features: every feature nearer than the k-th found is
+    // inside that radius, so the k nearest are exactly the first k found.
+    for (double radius = 25;; radius = std::min(radius * 4, max_radius_km)) {
+        auto hits = within_radius(db, layer, centre, radius, query);
+        if (static_cast<std::int64_t>(hits.size()) >= k || radius >= max_radius_km) {
+            if (static_cast<std::int64_t>(hits.size()) > k) hits.resize(static_cast<std::size_t>(k));
+            return hits;
+        }
+    }
+}
+
+Condition within_unit(geo::Database& db, const Layer& layer, const std::string& spec) {
+    const auto colon = spec.find(':');
+    const std::string kind = spec.substr(0, colon);
+    const std::string id = colon == std::string::npos ? "" : spec.substr(colon + 1);
+    if ((kind != "cercle" && kind != "region") || id.empty()) {
+        throw input_error("within: expected cercle:{id} or region:{id}, got '" + spec + "'");
+    }
+    const std::string table = kind + "s";
+    auto stmt = db.prepare("SELECT t.fid, r.xmin, r.ymin, r.xmax, r.ymax FROM " + table + " t JOIN idx_" + table +
+                           "_geom r ON r.pkid = t.fid WHERE t.id = ?");
+    stmt.bind(1, id);
+    if (!stmt.step()) throw not_found_error("within: no " + kind + " '" + id + "'");
+    Condition c;
+    if (layer.name == "incidents") {
+        c.sql = " AND t." + kind + "_id = ?";  // joined at import (join_incidents_to_boundaries)
+        c.params.emplace_back(id);
+        return c;
+    }
+    c = bbox_condition(layer, {{stmt.column_double(1), stmt.column_double(2), stmt.column_double(3),
+                                stmt.column_double(4)}});
+    c.sql += " AND ST_Intersects(t.geom, (SELECT u.geom FROM " + table + " u WHERE u.fid = ?)) = 1";
+    c.params.emplace_back(stmt.column_int64(0));
+    return c;
+}
+
+Route find_route(geo::Database& db, const std::string& id) {
+    auto stmt = db.prepare("SELECT id, name, AsGeoJSON(geom) FROM routes WHERE id = ?");
+    stmt.bind(1, id);
+    if (!stmt.step() || stmt.is_null(2)) throw not_found_error("no route '" + id + "'");
+    return {std::string(stmt.column_text(0)), std::string(stmt.column_text(1)),
+            geo::Polyline(lines_from_geojson(stmt.column_text(2)))};
+}
+
+std::vector<Hit> along_route(geo::Database& db, const Layer& layer, const Route& route, double buffer_km,
+                             const FeatureQuery& query) {
+    require_points(layer, "an along-route query");
+    check_distance(buffer_km, "buffer_km");
+    if (buffer_km > 500) throw input_error("buffer_km: expected at most 500");
+    std::vector<Hit> hits;
+    for_each_point(db, layer, query, bbox_condition(layer, route.line.segment_boxes(buffer_km)),
+                   [&](std::int64_t fid, geo::LonLat position) {
+                       const auto at = route.line.locate(position);
+                       if (at.distance_km <= buffer_km) hits.push_back({fid, at.distance_km, at.along_km});
+                   });
+    sort_by(hits, &Hit::along_km);
+    return hits;
+}
+
+RouteProfile route_profile(geo::Database& db, const std::string& route_id, double segment_km, double buffer_km,
+                           const FeatureQuery& query) {
+    if (!std::isfinite(segment_km) || segment_km < 0.5 || segment_km > 1000) {
+        throw input_error("segment_km: expected 0.5 to 1000");
+    }
+    const Route route = find_route(db, route_id);
+    RouteProfile profile{route.id, route.name, route.line.length_km(), segment_km, buffer_km, {}};
+    const double stretches = std::max(1.0, std::ceil(profile.length_km / segment_km));
+    if (stretches > 10000) throw input_error("segment_km: the route would have more than 10000 segments");
+    for (std::size_t i = 0; i < static_cast<std::size_t>(stretches); ++i) {
+        ProfileSegment s;
+        s.start_km = static_cast<double>(i) * segment_km;
+        s.end_km = std::min(profile.length_km, s.start_km + segment_km);
+        s.line = route.line.slice(s.start_km, s.end_km);
+        profile.segments.push_back(std::move(s));
+    }
+    const auto& incidents = find_layer("incidents");
+    const auto hits = along_route(db, incidents, route, buffer_km, query);
+    auto type_of = db.prepare("SELECT type FROM incidents WHERE fid = ?");
+    for (const auto& hit : hits) {
+        const auto index = std::min(profile.segments.size() - 1, static_cast<std::size_t>(hit.along_km / segment_km));
+        auto& segment = profile.segments[index];
+        type_of.reset();
+        type_of.bind(1, hit.fid);
+        if (!type_of.step()) continue;
+        ++segment.count;
+        ++segment.by_type[std::string(type_of.column_text(0))];
+    }
+    return profile;
+}
+
+Coverage coverage(geo::Database& db, double radius_km, const FeatureQuery& query) {
+    check_distance(radius_km, "radius_km");
+    const auto& incidents = find_layer("incidents");
+    Coverage result;
+    result.radius_km = radius_km;
+    std::unordered_set<std::int64_t> covered;
+    auto bases = db.prepare("SELECT id FROM bases");
+    while (bases.step()) {
+        const Base base = find_base(db, std::string(bases.column_text(0)));
+        FeatureQuery open = query;  // only the incidents of the days the base was open
+        if (!base.opened.empty()) {
+            open.where.sql += " AND t.occurred_at >= ?";
+            open.where.params.emplace_back(base.opened);
+        }
+        if (!base.closed.empty()) {
+            open.where.sql += " AND t.occurred_at < date(?, '+1 day')";
+            open.where.params.emplace_back(base.closed);
+        }
+        for (const auto& hit : within_radius(db, incidents, base.position, radius_km, open)) covered.insert(hit.fid);
+    }
+    std::vector<SqlValue> params;
+    auto stmt = db.prepare("SELECT t.fid, coalesce(t.cercle_id, ''), coalesce(c.name, ''), coalesce(c.region_id, '') "
+                           "FROM incidents t LEFT JOIN cercles c ON c.id = t.cercle_id WHERE 1=1" +
+                           filter_sql(incidents, query.filter, params) + query.where.sql + " ORDER BY t.fid");
+    params.insert(params.end(), query.where.params.begin(), query.where.params.end());
+    bind_all(stmt, params);
+    std::map<std::string, CoverageRow> rows;
+    while (stmt.step()) {
+        const std::int64_t fid = stmt.column_int64(0);
+        auto& row = rows[std::string(stmt.column_text(1))];
+        row.cercle_id = stmt.column_text(1);
+        row.name = stmt.column_text(2);
+        row.region_id = stmt.column_text(3);
+        ++row.incidents;
+        ++result.incidents;
+        if (covered.count(fid)) {
+            ++row.covered;
+            ++result.covered;
+        } else {
+            result.uncovered.push_back(fid);
+        }
+    }
+    for (auto& [id, row] : rows) result.cercles.push_back(std::move(row));
+    return result;
+}
+
+CountTable count_incidents(geo::Database& db, const std::vector<std::string>& group_by, const FeatureQuery& query) {
+    static const std::map<std::string, std::vector<std::pair<std::string, std::string>>> groups = {
+        {"region", {{"region_id", "t.region_id"}, {"region_name", "(SELECT name FROM regions WHERE id = t.region_id)"}}},
+        {"cercle", {{"cercle_id", "t.cercle_id"}, {"cercle_name", "(SELECT name FROM cercles WHERE id = t.cercle_id)"}}},
+        {"type", {{"type", "t.type"}}},
+        {"target", {{"target", "t.target"}}},
+        {"year", {{"year", "substr(t.occurred_at, 1, 4)"}}},
+        {"month", {{"month", "substr(t.occurred_at, 1, 7)"}}},
+    };
+    CountTable table;
+    std::string select, keys;
+    std::vector<std::string> seen;
+    for (const auto& g : group_by) {
+        const auto found = groups.find(g);
+        if (found == groups.end() || std::find(seen.begin(), seen.end(), g) != seen.end()) {
+            throw input_error("group_by: '" + g + "' is unknown or repeated (any of: region, cercle, type, target, "
+                              "year, month)");
+        }
+        seen.push_back(g);
+        for (std::size_t i = 0; i < found->second.size(); ++i) {
+            const auto& [name, expression] = found->second[i];
+            table.columns.push_back(name);
+            select += expression + ", ";
+            if (i == 0) keys += (keys.empty() ? "" : ", ") + expression;
+        }
+    }
+    table.columns.push_back("count");
+    const auto& incidents = find_layer("incidents");
+    std::vector<SqlValue> params;
+    std::string sql = "SELECT " + select + "count(*) FROM incidents t WHERE 1=1" +
+                      filter_sql(incidents, query.filter, params) + query.where.sql;
+    if (!keys.empty()) sql += " GROUP BY " + keys + " ORDER BY " + keys;
+    params.insert(params.end(), query.where.params.begin(), query.where.params.end());
+    auto stmt = db.prepare(sql);
+    bind_all(stmt, params);
+    while (stmt.step()) {
+        auto& row = table.rows.emplace_back();
+        for (int i = 0; i < stmt.column_count(); ++i) row.emplace_back(stmt.is_null(i) ? "" : stmt.column_text(i));
+    }
+    return table;
+}
+
+std::string to_csv(const CountTable& table) {
+    auto field = [](const std::string& text) {
+        if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+        std::string out = "\"";
+        for (const char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return out + "\"";
+    };
+    std::string out;
+    for (std::size_t i = 0; i < table.columns.size(); ++i) out += (i ? "," : "") + field(table.columns[i]);
+    out += "\r\n";
+    for (const auto& row : table.rows) {
+        for (std::size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + field(row[i]);
+        out += "\r\n";
+    }
+    return out;
+}
+
+} // namespace sitmap::layers

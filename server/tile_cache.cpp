@@ -1,0 +1,160 @@
+#include "server/tile_cache.hpp"
+
+#include "geo/error.hpp"
+#include "layers/changes.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace sitmap::server {
+
+namespace {
+
+/// FNV-1a, 64 bits: the ETag is this hash and the length, which tells tiles apart in practice.
+std::string strong_etag(std::string_view bytes, const char* suffix) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const char c : bytes) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 0x100000001b3ULL;
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "\"%016llx-%zx%s\"", static_cast<unsigned long long>(hash), bytes.size(), suffix);
+    return text;
+}
+
+// deflateInit2/inflateInit2 are macros with C casts; call their functions with the struct size.
+constexpr int zstream_size = static_cast<int>(sizeof(z_stream));
+
+constexpr std::size_t entry_overhead = 256;  // list node, index node, vectors: a fair estimate
+
+} // namespace
+
+std::string gzip_compress(std::string_view bytes) {
+    z_stream stream{};
+    if (deflateInit2_(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, zstream_size) != Z_OK) {
+        throw internal_error("gzip: deflateInit2 failed");
+    }
+    std::string out(deflateBound(&stream, static_cast<uLong>(bytes.size())), '\0');
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+    stream.avail_in = static_cast<uInt>(bytes.size());
+    stream.next_out = reinterpret_cast<Bytef*>(out.data());
+    stream.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&stream, Z_FINISH);
+    out.resize(stream.total_out);
+    deflateEnd(&stream);
+    if (rc != Z_STREAM_END) throw internal_error("gzip: deflate failed");
+    return out;
+}
+
+std::string gzip_decompress(std::string_view bytes) {
+    z_stream stream{};
+    if (inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, zstream_size) != Z_OK) throw internal_error("gzip: inflateInit2 failed");
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+    stream.avail_in = static_cast<uInt>(bytes.size());
+    std::string out;
+    char buffer[16384];
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+        stream.next_out = reinterpret_cast<Bytef*>(buffer);
+        stream.avail_out = sizeof buffer;
+        rc = inflate(&stream, Z_NO_FLUSH);
+        out.append(buffer, sizeof buffer - stream.avail_out);
+    }
+    inflateEnd(&stream);
+    if (rc != Z_STREAM_END) throw input_error("gzip: the data is not a complete gzip stream");
+    return out;
+}
+
+std::shared_ptr<const CachedTile> CachedTile::make(std::string bytes) {
+    auto tile = std::make_shared<CachedTile>();
+    tile->etag = strong_etag(bytes, "");
+    if (!bytes.empty()) {
+        tile->gzip = gzip_compress(bytes);
+        tile->gzip_etag = strong_etag(bytes, "-gzip");
+    }
+    tile->bytes = std::move(bytes);
+    return tile;
+}
+
+TileCache::TileCache(std::size_t budget_bytes) : m_budget(budget_bytes) {}
+
+void TileCache::sync(geo::Database& db) {
+    // data_version changes on this connection whenever another connection has committed.
+    thread_local std::unordered_map<const void*, std::int64_t> seen_versions;
+    auto version = db.prepare("PRAGMA data_version");
+    version.step();
+    const std::int64_t now = version.column_int64(0);
+    const auto [seen, first] = seen_versions.try_emplace(db.handle(), now);
+    if (!first && seen->second == now) return;
+    seen->second = now;
+
+    std::lock_guard lock(m_mutex);
+    if (m_sequence < 0) {
+        m_sequence = layers::last_change(db);
+        return;
+    }
+    for (const auto& change : layers::changes_since(db, m_sequence)) {
+        const geo::BBox box{change.bbox[0], change.bbox[1], change.bbox[2], change.bbox[3]};
+        for (auto it = m_lru.begin(); it != m_lru.end();) {
+            const auto next = std::next(it);
+            if (box.intersects(it->bounds) &&
+                std::find(it->layers.begin(), it->layers.end(), change.layer) != it->layers.end()) {
+                erase(it);
+                ++m_stats.invalidated;
+            }
+            it = next;
+        }
+        m_sequence = change.sequence;
+    }
+}
+
+std::int64_t TileCache::sequence() const {
+    std::lock_guard lock(m_mutex);
+    return m_sequence;
+}
+
+std::shared_ptr<const CachedTile> TileCache::find(const std::string& key) {
+    std::lock_guard lock(m_mutex);
+    const auto found = m_index.find(key);
+    if (found == m_index.end()) {
+        ++m_stats.misses;
+        return nullptr;
+    }
+    ++m_stats.hits;
+    m_lru.splice(m_lru.begin(), m_lru, found->second);
+    return found->second->tile;
+}
+
+void TileCache::insert(const std::string& key, std::vector<std::string> layers, const geo::BBox& bounds,
+                       std::shared_ptr<const CachedTile> tile, std::int64_t sequence) {
+    std::size_t size = key.size() + tile->bytes.size() + tile->gzip.size() + entry_overhead;
+    for (const auto& name : layers) size += name.size();
+    std::lock_guard lock(m_mutex);
+    if (sequence != m_sequence || size > m_budget) return;  // stale (a change came in between) or too big
+    if (const auto found = m_index.find(key); found != m_index.end()) erase(found->second);
+    m_lru.push_front(Entry{key, std::move(layers), bounds, std::move(tile), size});
+    m_index.emplace(m_lru.front().key, m_lru.begin());
+    m_bytes += size;
+    while (m_bytes > m_budget) {
+        erase(std::prev(m_lru.end()));
+        ++m_stats.evicted;
+    }
+}
+
+TileCacheStats TileCache::stats() const {
+    std::lock_guard lock(m_mutex);
+    TileCacheStats s = m_stats;
+    s.entries = m_lru.size();
+    s.bytes = m_bytes;
+    return s;
+}
+
+void TileCache::erase(List::iterator it) {
+    m_bytes -= it->size;
+    m_index.erase(it->key);
+    m_lru.erase(it);
+}
+
+} // namespace sitmap::server

@@ -1,0 +1,100 @@
+#pragma once
+/// The tile cache: tiles kept in memory, least recently used first out, bounded in bytes, each
+/// stored once uncompressed and once gzipped with its strong ETag. It watches the database's
+/// change log (layers/changes.hpp), written by importers in other processes, and drops exactly
+/// the tiles a change touches.
+
+#include "geo/sqlite.hpp"
+#include "geo/tile.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace sitmap::server {
+
+/// One tile as served: its MVT bytes (empty for an empty tile), their gzip, and the strong ETag
+/// (quoted) of each representation.
+struct CachedTile {
+    std::string bytes;
+    std::string gzip;
+    std::string etag;
+    std::string gzip_etag;
+
+    /// Compresses once and hashes both representations.
+    static std::shared_ptr<const CachedTile> make(std::string bytes);
+};
+
+/// The gzip (RFC 1952) of `bytes`, zlib level 6. Throws sitmap::internal_error if zlib fails.
+std::string gzip_compress(std::string_view bytes);
+
+/// The inverse of gzip_compress (for tests and for clients that do not accept gzip).
+/// Throws sitmap::input_error when the bytes are not gzip.
+std::string gzip_decompress(std::string_view bytes);
+
+/// What the cache has done since it started.
+struct TileCacheStats {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::uint64_t invalidated = 0;  ///< tiles dropped because a change touched them
+    std::uint64_t evicted = 0;      ///< tiles dropped to stay within the budget
+    std::size_t entries = 0;
+    std::size_t bytes = 0;
+};
+
+/// A thread-safe LRU of tiles bounded in bytes (both representations, key and bookkeeping count).
+/// A budget of 0 caches nothing.
+///
+/// Use per request: `sync(db)`, remember `sequence()`, `find(key)`; on a miss build the tile and
+/// `insert(key, ..., sequence)`. An insert is dropped when a change was applied in between, so a
+/// tile read before a change can never outlive it.
+class TileCache {
+public:
+    explicit TileCache(std::size_t budget_bytes);
+
+    /// Applies the changes committed since the last call (by any connection or process): cheap
+    /// when nothing changed (one `PRAGMA data_version` on this thread's connection). Every cached
+    /// tile holding a changed layer whose bounds meet the change's box is dropped.
+    void sync(geo::Database& db);
+
+    /// The sequence number of the last change applied.
+    std::int64_t sequence() const;
+
+    /// The tile under `key`, or null; counts a hit or a miss.
+    std::shared_ptr<const CachedTile> find(const std::string& key);
+
+    /// Stores a tile built from the database at change `sequence`. `layers`: the layer names the
+    /// tile holds; `bounds`: the lon/lat box the tile reads (tile plus buffer, or more).
+    void insert(const std::string& key, std::vector<std::string> layers, const geo::BBox& bounds,
+                std::shared_ptr<const CachedTile> tile, std::int64_t sequence);
+
+    TileCacheStats stats() const;
+
+private:
+    struct Entry {
+        std::string key;
+        std::vector<std::string> layers;
+        geo::BBox bounds;
+        std::shared_ptr<const CachedTile> tile;
+        std::size_t size = 0;
+    };
+    using List = std::list<Entry>;
+
+    void erase(List::iterator it);
+
+    const std::size_t m_budget;
+    mutable std::mutex m_mutex;
+    List m_lru;  // most recently used first
+    std::unordered_map<std::string_view, List::iterator> m_index;  // views into the entries' keys
+    std::size_t m_bytes = 0;
+    std::int64_t m_sequence = -1;  // -1: not read yet
+    TileCacheStats m_stats;
+};
+
+} // namespace sitmap::server

@@ -1,0 +1,98 @@
+#include "layers/features.hpp"
+#include "layers/schema.hpp"
+#include "http_client.hpp"
+#include "io_fixtures.hpp"
+#include "sitmap_process.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+using namespace sitmap;
+using namespace sitmap::test;
+using nlohmann::json;
+
+namespace {
+
+/// A process's peak resident memory (VmHWM), in KiB.
+long peak_rss_kib(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    }
+    return -1;
+}
+
+} // namespace
+
+TEST_CASE("export over HTTP: a layer as a GeoJSON attachment, with the API's filters", "[db][http]") {
+    TempDir dir;
+    const std::string db_path = dir.file("demo.sqlite");
+    REQUIRE(run_sitmap({"demo", "--db", db_path}).exit_code == 0);
+    ServeProcess server(db_path);
+    HttpClient client(server.port());
+
+    auto all = client.get("/export/incidents.geojson");
+    REQUIRE(all.result_int() == 200);
+    CHECK(all[http::field::content_type] == "application/geo+json");
+    CHECK(all[http::field::content_disposition] == "attachment; filename=\"incidents.geojson\"");
+    CHECK(all.chunked());
+    const auto collection = json::parse(all.body());
+    CHECK(collection["type"] == "FeatureCollection");
+    auto db = layers::open_database(db_path, geo::Database::Mode::read_only);
+    CHECK(collection["features"].size() == static_cast<std::size_t>(scalar(db, "SELECT count(*) FROM incidents")));
+    CHECK(collection["features"][0]["properties"].contains("cercle_id"));
+
+    auto some = client.get("/export/incidents.geojson?type=ambush&from=2019-01-01&to=2019-12-31&bbox=-5,13,1,17");
+    REQUIRE(some.result_int() == 200);
+    const auto filtered = json::parse(some.body());
+    const auto expected = layers::count_features(db, layers::find_layer("incidents"),
+                                                 layers::parse_filter("-5,13,1,17", "2019-01-01", "2019-12-31", "ambush", ""));
+    CHECK(expected > 0);
+    CHECK(filtered["features"].size() == static_cast<std::size_t>(expected));
+    for (const auto& f : filtered["features"]) CHECK(f["properties"]["type"] == "ambush");
+
+    auto cercles = client.get("/export/cercles.geojson");
+    REQUIRE(cercles.result_int() == 200);
+    CHECK(json::parse(cercles.body())["features"].size() == 50);
+
+    // What GDAL makes of the download: a GeoJSON file it reads, with every feature.
+    write_file(dir.file("download.geojson"), all.body());
+    CHECK_THAT(run_output("ogrinfo -so -al " + dir.file("download.geojson")),
+               Catch::Contains("Feature Count: " + std::to_string(collection["features"].size())));
+
+    auto unknown = client.get("/export/nope.geojson");
+    CHECK(unknown.result_int() == 404);
+    CHECK(json::parse(unknown.body())["error"].is_string());
+    auto bad = client.get("/export/incidents.geojson?bbox=1,2,3");
+    CHECK(bad.result_int() == 400);
+    CHECK_THAT(json::parse(bad.body())["message"].get<std::string>(), Catch::Contains("bbox"));
+}
+
+TEST_CASE("export over HTTP: memory stays flat while a large layer streams", "[db][http][slow]") {
+    TempDir dir;
+    const std::string db_path = dir.file("big.sqlite");
+    REQUIRE(run_sitmap({"demo", "--db", db_path}).exit_code == 0);
+    write_incidents_csv(dir.file("big.csv"), 400000);
+    REQUIRE(run_sitmap({"import", "--db", db_path, "--layer", "incidents", "--mode", "append", dir.file("big.csv")})
+                .exit_code == 0);
+    ServeProcess server(db_path);
+    {
+        HttpClient warm(server.port());
+        REQUIRE(warm.get("/export/incidents.geojson?type=ied_detonated").result_int() == 200);
+    }
+    const long before = peak_rss_kib(server.pid());
+    HttpClient client(server.port(), std::chrono::seconds(120));
+    auto response = client.get("/export/incidents.geojson");
+    REQUIRE(response.result_int() == 200);
+    const long after = peak_rss_kib(server.pid());
+    const auto bytes = response.body().size();
+    INFO("body " << bytes / (1 << 20) << " MiB, server peak RSS " << before / 1024 << " -> " << after / 1024 << " MiB");
+    CHECK(bytes > 100u << 20);                    // over 100 MiB sent...
+    CHECK(after - before < 32 * 1024);            // ...with less than 32 MiB more memory at the peak
+    auto db = layers::open_database(db_path, geo::Database::Mode::read_only);
+    CHECK(json::parse(response.body())["features"].size() ==
+          static_cast<std::size_t>(scalar(db, "SELECT count(*) FROM incidents")));
+}
