@@ -58,8 +58,14 @@ void migrate_to_2(geo::Database& db) {
             "changed_at TEXT NOT NULL)");
 }
 
+// Version 3: counts per cercle or region over a time window read this index alone, never the rows.
+void migrate_to_3(geo::Database& db) {
+    db.exec("CREATE INDEX incidents_window ON incidents (occurred_at, type, target, cercle_id, region_id)");
+}
+
 const std::vector<std::function<void(geo::Database&)>>& migrations() {
-    static const std::vector<std::function<void(geo::Database&)>> list = {migrate_to_1, migrate_to_2};
+    static const std::vector<std::function<void(geo::Database&)>> list = {migrate_to_1, migrate_to_2,
+                                                                          migrate_to_3};
     return list;
 }
 

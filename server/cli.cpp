@@ -149,6 +149,16 @@ int run_cli(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(0u, 4096u));
     serve_cmd->add_option("--web", web_root, "Directory of the web map")->capture_default_str();
     serve_cmd->add_option("--node-modules", node_modules, "Directory holding maplibre-gl")->capture_default_str();
+    std::vector<std::string> cors_origins;
+    serve_cmd->add_option("--cors-origin", cors_origins,
+                          "Origin whose web pages may read the API, like https://map.example.org (repeatable; none by default)");
+    ServerOptions server_options;
+    server_options.limits.max_requests = 256;
+    serve_cmd->add_option("--max-requests", server_options.limits.max_requests,
+                          "Requests in progress at once; more get 503 with Retry-After (0: no limit)")->capture_default_str();
+    double read_timeout = 30;
+    serve_cmd->add_option("--read-timeout", read_timeout, "Seconds allowed to receive a request, keep-alive idle time included")
+        ->capture_default_str()->check(CLI::Range(0.1, 3600.0));
 
     try {
         app.parse(argc, argv);
@@ -205,7 +215,10 @@ int run_cli(int argc, char** argv) {
             }
             Router router;
             register_routes(router, config);
-            Server server(router, host, port, threads);
+            router.set_cors_origins(cors_origins);
+            server_options.limits.read_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                std::chrono::duration<double>(read_timeout));
+            Server server(router, host, port, threads, server_options);
             spdlog::info("sitmap serving {} at http://{}:{}/ with {} threads", db_path, host, server.port(), threads);
             server.run();
             spdlog::info("sitmap stopped");

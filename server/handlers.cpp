@@ -2,6 +2,7 @@
 
 #include "layers/schema.hpp"
 #include "server/json_error.hpp"
+#include "server/metrics.hpp"
 #include "server/static_files.hpp"
 
 #include <memory>
@@ -15,6 +16,7 @@ void register_routes(Router& router, const ServerConfig& config) {
         return json_response(http::status::ok,
                              {{"status", "ok"}, {"schema_version", layers::stored_schema_version(connection(config))}});
     });
+    metrics::register_route(router);
     register_tile_routes(router, config);
     register_feature_routes(router, config);
     register_export_routes(router, config);
@@ -22,6 +24,7 @@ void register_routes(Router& router, const ServerConfig& config) {
     auto files = std::make_shared<StaticFiles>(config.web_root);
     const auto maplibre = config.node_modules / "maplibre-gl" / "dist";
     if (std::filesystem::is_directory(maplibre)) files->mount("/vendor/maplibre-gl/", maplibre);
+    if (std::filesystem::is_directory(config.node_modules / "mgrs" / "dist")) files->mount("/vendor/mgrs/", config.node_modules / "mgrs" / "dist");
     router.set_fallback([files](const RouteContext& ctx) -> Response { return files->serve(ctx.request); });
 }
 

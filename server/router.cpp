@@ -4,6 +4,7 @@
 #include "server/json_error.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <stdexcept>
 #include <utility>
@@ -91,8 +92,9 @@ Response finish(Response response, const Request& request)
                 }
             }
             whole.erase(http::field::content_length);
-            // HEAD announces what GET would send; the session writes the header alone.
-            whole.chunked(head);
+            // HEAD announces what GET would send (chunked to HTTP/1.1, read until the close to
+            // HTTP/1.0, which has no chunked encoding); the session writes the header alone.
+            whole.chunked(head && request.version() >= 11);
             length_unknown = head;
             response = std::move(whole);
         } else {
@@ -188,7 +190,7 @@ bool Router::match(const Route& route, const std::vector<std::string_view>& part
     return true;
 }
 
-Response Router::dispatch(const Request& request) const
+Response Router::dispatch(const Request& request, std::string* route_label) const
 {
     const std::string_view target{request.target().data(), request.target().size()};
     const auto path = target_path(target);
@@ -225,6 +227,13 @@ Response Router::dispatch(const Request& request) const
         }
     }
 
+    if (route_label != nullptr) {
+        const bool fallback = m_fallback && allowed.empty() && (method == http::verb::get || method == http::verb::head);
+        *route_label = best != nullptr ? best->pattern : fallback ? "(static)" : "(none)";
+    }
+    if (!allowed.empty()) {
+        allowed.emplace("OPTIONS");
+    }
     if (best != nullptr) {
         RouteContext context{request, path, {}, Query::parse(target_query(target))};
         for (const auto& [name, raw] : best_captures) {
@@ -237,6 +246,11 @@ Response Router::dispatch(const Request& request) const
         for (const auto& name : allowed) {
             allow += allow.empty() ? name : ", " + name;
         }
+        if (method == http::verb::options) {
+            StringResponse response{http::status::no_content, 11};
+            response.set(http::field::allow, allow);
+            return response;
+        }
         auto response = json_error(http::status::method_not_allowed, "method_not_allowed",
                                    describe(request) + " is not allowed; allowed: " + allow);
         response.set(http::field::allow, allow);
@@ -248,15 +262,62 @@ Response Router::dispatch(const Request& request) const
     throw not_found_error("no resource at " + std::string(path));
 }
 
-Response Router::handle(const Request& request) const noexcept
+void Router::set_cors_origins(std::vector<std::string> origins)
+{
+    for (const auto& origin : origins) {
+        const auto scheme_end = origin.find("://");
+        const auto scheme = origin.substr(0, scheme_end == std::string::npos ? 0 : scheme_end);
+        const auto host = scheme_end == std::string::npos ? std::string{} : origin.substr(scheme_end + 3);
+        const bool host_ok = !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == ':' ||
+                   c == '[' || c == ']';
+        });
+        if (origin != "*" && !((scheme == "http" || scheme == "https") && host_ok)) {
+            throw input_error("CORS origin '" + origin +
+                              "' is not scheme://host[:port] (like https://map.example.org) or '*'");
+        }
+    }
+    m_cors_origins = std::move(origins);
+}
+
+void Router::add_cors(Response& response, const Request& request) const
+{
+    if (m_cors_origins.empty()) {
+        return;
+    }
+    auto& header = header_of(response);
+    // Caches must keep the answers to different origins apart.
+    const auto vary = to_std(header[http::field::vary]);
+    header.set(http::field::vary, vary.empty() ? std::string("Origin") : std::string(vary) + ", Origin");
+    const auto origin = to_std(request[http::field::origin]);
+    if (origin.empty()) {
+        return;
+    }
+    const bool any = std::find(m_cors_origins.begin(), m_cors_origins.end(), "*") != m_cors_origins.end();
+    if (!any && std::find(m_cors_origins.begin(), m_cors_origins.end(), origin) == m_cors_origins.end()) {
+        return;  // no header: the browser keeps the response from the page
+    }
+    header.set(http::field::access_control_allow_origin, any ? std::string("*") : std::string(origin));
+    header.set(http::field::access_control_expose_headers, "ETag, Retry-After");
+    if (request.method() == http::verb::options &&
+        !request[http::field::access_control_request_method].empty()) {
+        const auto allow = to_std(header[http::field::allow]);
+        header.set(http::field::access_control_allow_methods, allow.empty() ? std::string("GET, HEAD") : std::string(allow));
+        header.set(http::field::access_control_allow_headers, "Authorization, Content-Type, If-None-Match");
+        header.set(http::field::access_control_max_age, "600");
+    }
+}
+
+Response Router::handle(const Request& request, std::string* route_label) const noexcept
 {
     Response response;
     try {
-        response = dispatch(request);
+        response = dispatch(request, route_label);
     } catch (...) {
         response = error_response(std::current_exception(), describe(request));
     }
     try {
+        add_cors(response, request);
         return finish(std::move(response), request);
     } catch (...) {
         // A producer failed while being collected for HTTP/1.0 or HEAD, or a handler returned

@@ -41,7 +41,9 @@ using Handler = std::function<Response(const RouteContext&)>;
 ///
 /// handle() answers: the route's response; 405 with Allow when the path matches only routes of
 /// other methods; the fallback (static files) for a GET or HEAD no route matches; 404 otherwise.
-/// HEAD is served by a GET route (the body is dropped, the headers kept). Every exception is
+/// HEAD is served by a GET route (the body is dropped, the headers kept). OPTIONS on a path that
+/// routes match answers 204 with Allow (and, for an allowed origin, the CORS preflight headers).
+/// Every exception is
 /// caught in handle() and mapped once (json_error.hpp). handle() also sets the HTTP version,
 /// keep-alive and Content-Length of the response; a streamed response to an HTTP/1.0 client
 /// is collected into one body, since HTTP/1.0 has no chunked encoding.
@@ -61,9 +63,16 @@ public:
     /// The handler of GET and HEAD requests that match no route (typically StaticFiles).
     void set_fallback(Handler handler) { m_fallback = std::move(handler); }
 
+    /// The origins ("https://map.example.org", or "*" for any) whose browser pages may read the
+    /// responses (CORS). None by default: no Access-Control-* header is ever sent. Throws
+    /// sitmap::input_error for an origin that is not scheme://host[:port] or "*".
+    void set_cors_origins(std::vector<std::string> origins);
+
     /// Answers a request. Never throws. Called by several server threads at once, so
     /// handlers must be safe to run concurrently; routes must all be added before serving.
-    Response handle(const Request& request) const noexcept;
+    /// `route_label`, when given, receives the pattern of the route that answered, "(static)" for
+    /// the fallback or "(none)" when no route did: a label for metrics, never the path.
+    Response handle(const Request& request, std::string* route_label = nullptr) const noexcept;
 
 private:
     struct Token {
@@ -81,10 +90,12 @@ private:
 
     static bool match(const Route& route, const std::vector<std::string_view>& parts,
                       std::vector<std::pair<std::string_view, std::string_view>>& captures);
-    Response dispatch(const Request& request) const;
+    Response dispatch(const Request& request, std::string* route_label) const;
+    void add_cors(Response& response, const Request& request) const;
 
     std::vector<Route> m_routes;
     Handler m_fallback;
+    std::vector<std::string> m_cors_origins;
 };
 
 } // namespace sitmap::server

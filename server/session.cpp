@@ -1,6 +1,7 @@
 #include "server/session.hpp"
 
 #include "server/json_error.hpp"
+#include "server/metrics.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -53,6 +54,22 @@ std::size_t SessionRegistry::size() const
     return m_sessions.size();
 }
 
+bool SessionRegistry::begin_request(std::size_t max) noexcept
+{
+    auto current = m_requests.load();
+    do {
+        if (max != 0 && current >= max) {
+            return false;
+        }
+    } while (!m_requests.compare_exchange_weak(current, current + 1));
+    return true;
+}
+
+void SessionRegistry::end_request() noexcept
+{
+    m_requests.fetch_sub(1);
+}
+
 Session::Session(tcp::socket&& socket, const Router& router, const SessionLimits& limits,
                  std::shared_ptr<SessionRegistry> registry)
     : m_stream(std::move(socket)), m_router(router), m_limits(limits), m_registry(std::move(registry))
@@ -64,6 +81,9 @@ Session::Session(tcp::socket&& socket, const Router& router, const SessionLimits
 
 Session::~Session()
 {
+    if (m_counted) {
+        m_registry->end_request();  // the io_context stopped with the response unfinished
+    }
     m_registry->remove(this);
 }
 
@@ -105,11 +125,18 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/)
     m_request = {};
     m_started = std::chrono::steady_clock::now();
     m_body_bytes = 0;
+    m_route = "(none)";
     if (ec) {
         // The request line may have been read before the failure.
         const auto& partial = m_parser->get();
         m_log_method = partial.method_string().empty() ? "-" : std::string(partial.method_string());
         m_log_path = partial.target().empty() ? "-" : std::string(target_path(partial.target()));
+    }
+    if (ec == beast::error::timeout) {
+        // Idle keep-alive connections and slow senders alike: counted, not logged one by one.
+        static auto& timeouts = metrics::counter("sitmap_http_read_timeouts_total", {},
+                                                 "Connections closed because a request did not arrive in time");
+        timeouts.inc();
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
         m_stopping) {
@@ -138,12 +165,27 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/)
     m_request = m_parser->release();
     m_log_method = std::string(m_request.method_string());
     m_log_path = std::string(target_path(m_request.target()));
-    send(m_router.handle(m_request));
+    if (!m_registry->begin_request(m_limits.max_requests)) {
+        auto response = json_error(http::status::service_unavailable, "overloaded",
+                                   "the server is answering " + std::to_string(m_limits.max_requests) +
+                                       " requests already; retry in a second");
+        response.set(http::field::retry_after, "1");
+        m_route = "(overloaded)";
+        reject(std::move(response));
+        return;
+    }
+    m_counted = true;
+    send(m_router.handle(m_request, &m_route));
 }
 
 void Session::reject(http::status status, std::string_view code, std::string_view message)
 {
-    auto response = json_error(status, code, message);
+    m_route = "(rejected)";
+    reject(json_error(status, code, message));
+}
+
+void Session::reject(StringResponse response)
+{
     response.keep_alive(false);
     response.prepare_payload();
     send(std::move(response));
@@ -173,7 +215,7 @@ void Session::send(Response response)
 
 void Session::on_write(beast::error_code ec, std::size_t /*bytes*/)
 {
-    log_access(m_response->result_int());
+    finish_request(m_response->result_int());
     const bool need_eof = m_response->need_eof();
     m_header_only.reset();
     m_response.reset();
@@ -187,7 +229,7 @@ void Session::on_write(beast::error_code ec, std::size_t /*bytes*/)
 void Session::on_stream_header(beast::error_code ec, std::size_t /*bytes*/)
 {
     if (ec) {
-        log_access(m_streamed->header.result_int());
+        finish_request(m_streamed->header.result_int());
         do_close();
         return;
     }
@@ -205,12 +247,12 @@ void Session::write_next_chunk()
             // The status line is gone already: all that is left is to cut the body short.
             spdlog::error("{} {}: streamed response failed after {} bytes: {}", m_log_method, m_log_path,
                           m_body_bytes, e.what());
-            log_access(m_streamed->header.result_int());
+            finish_request(m_streamed->header.result_int());
             do_close();
             return;
         } catch (...) {
             spdlog::error("{} {}: streamed response failed after {} bytes", m_log_method, m_log_path, m_body_bytes);
-            log_access(m_streamed->header.result_int());
+            finish_request(m_streamed->header.result_int());
             do_close();
             return;
         }
@@ -233,7 +275,7 @@ void Session::write_next_chunk()
 void Session::on_chunk(beast::error_code ec, std::size_t /*bytes*/)
 {
     if (ec) {
-        log_access(m_streamed->header.result_int());
+        finish_request(m_streamed->header.result_int());
         do_close();
         return;
     }
@@ -242,7 +284,7 @@ void Session::on_chunk(beast::error_code ec, std::size_t /*bytes*/)
 
 void Session::on_last_chunk(beast::error_code ec, std::size_t /*bytes*/)
 {
-    log_access(m_streamed->header.result_int());
+    finish_request(m_streamed->header.result_int());
     const bool need_eof = m_streamed->header.need_eof();
     m_serializer.reset();
     m_streamed.reset();
@@ -275,11 +317,16 @@ void Session::do_close()
     m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
-void Session::log_access(unsigned status)
+void Session::finish_request(unsigned status)
 {
-    const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - m_started);
+    if (m_counted) {
+        m_counted = false;
+        m_registry->end_request();
+    }
+    const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
     spdlog::info("{} {} {} {} {}B {:.1f}ms", m_client, m_log_method, m_log_path, status, m_body_bytes,
-                 elapsed.count());
+                 elapsed * 1000);
+    metrics::record_request(m_log_method, m_route, status, elapsed);
 }
 
 } // namespace sitmap::server

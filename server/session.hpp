@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -30,6 +31,9 @@ struct SessionLimits {
     std::uint32_t header_limit = 16 * 1024;
     /// Bytes of request body; more gets 413 and the connection closed.
     std::uint64_t body_limit = 1024 * 1024;
+    /// Requests in progress at once over the whole server, from read to response written
+    /// (0: no limit). One more gets 503 with Retry-After and the connection closed.
+    std::size_t max_requests = 0;
 };
 
 class Session;
@@ -50,7 +54,14 @@ public:
     /// The number of live sessions.
     std::size_t size() const;
 
+    /// Counts a request in progress, unless `max` (0: no limit) are already: then returns false.
+    bool begin_request(std::size_t max) noexcept;
+
+    /// Ends a request counted by begin_request().
+    void end_request() noexcept;
+
 private:
+    std::atomic<std::size_t> m_requests{0};
     mutable std::mutex m_mutex;
     bool m_closing = false;
     std::unordered_map<const Session*, std::weak_ptr<Session>> m_sessions;
@@ -62,8 +73,10 @@ private:
 /// `Router::handle` on the strand and written before the next is read, so pipelined requests
 /// are answered in order. A malformed request gets 400, too large a header 431, too large a
 /// body 413, and the connection is then closed. Network failures are error codes that end the
-/// session; nothing is thrown. One access log line (spdlog, info) per response:
-/// client, method, path without query, status, body bytes, milliseconds.
+/// session; nothing is thrown. Beyond SessionLimits::max_requests in progress, a request gets 503
+/// with Retry-After. One access log line (spdlog, info) per response: client, method, path
+/// without query (a query may carry a token), status, body bytes, milliseconds; and the same
+/// counted in metrics.hpp by route pattern.
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket&& socket, const Router& router, const SessionLimits& limits,
@@ -84,6 +97,7 @@ private:
     void do_read();
     void on_read(beast::error_code ec, std::size_t bytes);
     void reject(http::status status, std::string_view code, std::string_view message);
+    void reject(StringResponse response);
     void send(Response response);
     void on_write(beast::error_code ec, std::size_t bytes);
     void on_stream_header(beast::error_code ec, std::size_t bytes);
@@ -92,7 +106,7 @@ private:
     void on_last_chunk(beast::error_code ec, std::size_t bytes);
     void after_response(bool need_eof);
     void do_close();
-    void log_access(unsigned status);
+    void finish_request(unsigned status);
 
     beast::tcp_stream m_stream;
     beast::flat_buffer m_buffer;
@@ -115,6 +129,8 @@ private:
     bool m_closed = false;
     std::string m_log_method;
     std::string m_log_path;
+    std::string m_route;       // the route pattern, for metrics
+    bool m_counted = false;    // this request holds a place in the registry's count
     std::size_t m_body_bytes = 0;
     std::chrono::steady_clock::time_point m_started;
 };

@@ -2,10 +2,12 @@
 
 #include "geo/error.hpp"
 #include "server/query.hpp"
+#include "server/tile_cache.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -76,6 +78,37 @@ std::string hex(std::uintmax_t value)
     return out.str();
 }
 
+std::string_view trim(std::string_view text)
+{
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+// Text formats shrink several times under gzip; images and fonts are compressed already.
+bool is_compressible(std::string_view type)
+{
+    return type.substr(0, 5) == "text/" || type == "application/json" || type == "application/geo+json" ||
+           type == "image/svg+xml" || type == "application/x-protobuf" || type == "application/wasm";
+}
+
+std::string read_file(const fs::path& file)
+{
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        throw internal_error("cannot open " + file.string());
+    }
+    std::string body{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (in.bad()) {
+        throw internal_error("cannot read " + file.string());
+    }
+    return body;
+}
+
 // If-None-Match: "a", W/"b", * -> does any entry name `etag`?
 bool none_match_hits(std::string_view header, std::string_view etag)
 {
@@ -85,13 +118,7 @@ bool none_match_hits(std::string_view header, std::string_view etag)
         if (comma == std::string_view::npos) {
             comma = header.size();
         }
-        auto item = header.substr(pos, comma - pos);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
-            item.remove_prefix(1);
-        }
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
-            item.remove_suffix(1);
-        }
+        auto item = trim(header.substr(pos, comma - pos));
         if (item.substr(0, 2) == "W/") {
             item.remove_prefix(2);
         }
@@ -196,30 +223,79 @@ StringResponse StaticFiles::serve(const Request& request) const
     if (ec) {
         throw not_found_error("no file at " + path);
     }
-    const std::string etag = "\"" + hex(size) + "-" +
-                             hex(static_cast<std::uintmax_t>(modified.time_since_epoch().count())) + "\"";
+    const auto type = content_type_for(file.filename().string());
+    const bool compressible = is_compressible(type);
+    const bool gzip = compressible && accepts_gzip(request);
+    // Each representation has its own strong ETag, so a cache never mixes them up.
+    const std::string version = hex(size) + "-" + hex(static_cast<std::uintmax_t>(modified.time_since_epoch().count()));
+    const std::string etag = "\"" + version + (gzip ? "-gzip" : "") + "\"";
+    const auto set_headers = [&](StringResponse& response) {
+        response.set(http::field::etag, etag);
+        response.set(http::field::cache_control, mount->cache_control);
+        if (compressible) {
+            response.set(http::field::vary, "Accept-Encoding");
+        }
+    };
 
     const auto if_none_match = request[http::field::if_none_match];
     if (!if_none_match.empty() && none_match_hits({if_none_match.data(), if_none_match.size()}, etag)) {
         StringResponse response{http::status::not_modified, 11};
-        response.set(http::field::etag, etag);
-        response.set(http::field::cache_control, mount->cache_control);
+        set_headers(response);
         return response;
     }
 
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw internal_error("cannot open " + file.string());
+    auto response = make_response(http::status::ok, gzip ? *gzipped(file, version) : read_file(file), type);
+    if (gzip) {
+        response.set(http::field::content_encoding, "gzip");
     }
-    std::string body{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    if (in.bad()) {
-        throw internal_error("cannot read " + file.string());
-    }
-    auto response = make_response(http::status::ok, std::move(body), content_type_for(file.filename().string()));
-    response.set(http::field::etag, etag);
-    response.set(http::field::cache_control, mount->cache_control);
+    set_headers(response);
     response.set("X-Content-Type-Options", "nosniff");
     return response;
+}
+
+std::shared_ptr<const std::string> StaticFiles::gzipped(const fs::path& file, const std::string& version) const
+{
+    const auto key = file.string();
+    {
+        const std::lock_guard lock{m_gzip_mutex};
+        const auto found = m_gzip.find(key);
+        if (found != m_gzip.end() && found->second.version == version) {
+            return found->second.bytes;
+        }
+    }
+    // Compressed outside the lock: two threads may both compress a changed file once; both
+    // results are the same bytes.
+    auto bytes = std::make_shared<const std::string>(gzip_compress(read_file(file)));
+    const std::lock_guard lock{m_gzip_mutex};
+    m_gzip[key] = {version, bytes};
+    return bytes;
+}
+
+bool accepts_gzip(const Request& request)
+{
+    const std::string_view header = to_std(request[http::field::accept_encoding]);
+    std::size_t pos = 0;
+    while (pos < header.size()) {
+        auto comma = header.find(',', pos);
+        if (comma == std::string_view::npos) {
+            comma = header.size();
+        }
+        auto item = trim(header.substr(pos, comma - pos));
+        pos = comma + 1;
+        const auto semicolon = item.find(';');
+        const auto coding = trim(item.substr(0, semicolon));
+        if (coding != "gzip" && coding != "x-gzip" && coding != "*") {
+            continue;
+        }
+        if (semicolon != std::string_view::npos) {
+            const auto q = trim(item.substr(semicolon + 1));
+            if (q.substr(0, 2) == "q=" && std::strtod(std::string(q.substr(2)).c_str(), nullptr) <= 0) {
+                continue;
+            }
+        }
+        return true;
+    }
+    return false;
 }
 
 } // namespace sitmap::server

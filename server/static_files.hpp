@@ -4,7 +4,10 @@
 #include "server/http.hpp"
 
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -15,6 +18,9 @@ namespace sitmap::server {
 /// unknown extensions -> "application/octet-stream".
 std::string_view content_type_for(std::string_view filename) noexcept;
 
+/// True when the request's Accept-Encoding allows gzip: "gzip", "x-gzip" or "*", unless with q=0.
+bool accepts_gzip(const Request& request);
+
 /// Serves files below a root directory and below mounted directories, read-only.
 ///
 /// A request path is percent-decoded once and refused (sitmap::input_error, 400) if it holds a
@@ -24,6 +30,9 @@ std::string_view content_type_for(std::string_view filename) noexcept;
 /// "/" and any directory serve their index.html. Responses carry Content-Type by extension,
 /// an ETag made of size and modification time (If-None-Match -> 304) and Cache-Control.
 /// Files are read whole into memory: fine for a web app and MapLibre (< 2 MB a file).
+/// Text formats (HTML, JS, CSS, JSON, SVG, glyph PBF) are sent gzipped when Accept-Encoding
+/// allows it, with `Vary: Accept-Encoding` and an ETag of their own; each file is compressed
+/// once per size and modification time and kept in memory (a handful of files).
 class StaticFiles {
 public:
     /// Serves `root` at "/". Throws sitmap::input_error if it is not a directory.
@@ -50,7 +59,17 @@ private:
         std::string cache_control;
     };
 
+    struct Gzipped {
+        std::string version;  // size and modification time of the file compressed
+        std::shared_ptr<const std::string> bytes;
+    };
+
+    /// The gzip of `file` at `version`, from the cache or compressed now.
+    std::shared_ptr<const std::string> gzipped(const std::filesystem::path& file, const std::string& version) const;
+
     std::vector<Mount> m_mounts;  // longest prefix first
+    mutable std::mutex m_gzip_mutex;  // serve() runs on every server thread
+    mutable std::unordered_map<std::string, Gzipped> m_gzip;  // canonical path -> gzip
 };
 
 } // namespace sitmap::server

@@ -2,6 +2,7 @@
 
 #include "geo/error.hpp"
 #include "layers/changes.hpp"
+#include "server/metrics.hpp"
 
 #include <zlib.h>
 
@@ -120,9 +121,13 @@ std::shared_ptr<const CachedTile> TileCache::find(const std::string& key) {
     const auto found = m_index.find(key);
     if (found == m_index.end()) {
         ++m_stats.misses;
+        static auto& misses = metrics::counter("sitmap_tile_cache_misses_total", {}, "Tiles not found in the cache");
+        misses.inc();
         return nullptr;
     }
     ++m_stats.hits;
+    static auto& hits = metrics::counter("sitmap_tile_cache_hits_total", {}, "Tiles served from the cache");
+    hits.inc();
     m_lru.splice(m_lru.begin(), m_lru, found->second);
     return found->second->tile;
 }

@@ -1,19 +1,28 @@
-// The sitmap web map: one MapLibre map over Mali, a layers panel with the legend, and popups.
+// The sitmap web map: one MapLibre map over Mali, the filters, the layers panel with the legend,
+// popups, search, coordinates, the near-base analysis and exports.
 // MapLibre is loaded as a classic script (window.maplibregl) from /vendor/maplibre-gl/.
-import { GROUPS, INCIDENT_TYPES, BASE_KINDS, buildStyle, baseIcon, baseIconSvg } from './style.js';
+import { GROUPS, INCIDENT_TYPES, BASE_KINDS, TARGETS, buildStyle, baseIcon, baseIconSvg } from './style.js';
 import { labelPoints } from './labels.js';
+import { readState, writeState, filterQuery, buildFilters } from './filters.js';
+import { enableCoordinates, enableSearch } from './tools.js';
+import { NearBase, RADII_KM } from './nearbase.js';
+import { buildExports } from './export.js';
+import { escapeHtml, fetchJson } from './util.js';
 
 const maplibregl = window.maplibregl;
+const state = readState();
 
 const map = new maplibregl.Map({
   container: 'map',
-  style: buildStyle(location.origin),
-  center: [-2, 17],
+  style: buildStyle(location.origin, filterQuery(state)),
+  // Mali in the part of the screen the panel leaves free (beside it; above it on a narrow screen).
+  center: matchMedia('(max-width: 820px)').matches ? [-4, 12.5] : [-9, 17.5],
   zoom: 5,
   minZoom: 3,
   maxZoom: 16,
   hash: true,
   attributionControl: { compact: true },
+  canvasContextAttributes: { preserveDrawingBuffer: true }, // for the PNG export
 });
 window.map = map; // for the console and the end-to-end tests
 
@@ -32,6 +41,31 @@ map.on('idle', () => {
   }
 });
 
+const nearBase = new NearBase(map, document.getElementById('near'), () => filterQuery(state));
+
+// --- filters ---------------------------------------------------------------------------------
+
+/// Points the tiles at the filters, updates the address bar, the count and the near-base list.
+function applyFilters() {
+  writeState(state);
+  const query = filterQuery(state);
+  const source = map.getSource('sitmap');
+  if (source?.tiles) source.setTiles([`${source.tiles[0].split('?')[0]}${query}`]);
+  showCount(query);
+  nearBase.refresh();
+}
+
+let countRequest = 0;
+async function showCount(query) {
+  const output = document.getElementById('incident-count');
+  const ticket = ++countRequest; // a slow answer must not overwrite a newer one
+  const answer = await fetchJson(`/collections/incidents/items${query || '?'}${query ? '&' : ''}limit=1`);
+  if (ticket !== countRequest) return;
+  output.value = `${answer.numberMatched.toLocaleString('en')} incidents match`;
+  output.dataset.count = answer.numberMatched;
+}
+
+
 // --- layers panel and legend ------------------------------------------------------------------
 
 function buildPanel(form) {
@@ -40,7 +74,7 @@ function buildPanel(form) {
     section.className = 'group';
     section.innerHTML = `
       <label class="toggle">
-        <input type="checkbox" id="toggle-${group.id}" data-group="${group.id}" checked>
+        <input type="checkbox" id="toggle-${group.id}" data-group="${group.id}" ${state.hidden.includes(group.id) ? '' : 'checked'}>
         <span>${group.label}</span>
       </label>
       <ul class="legend">${legendItems(group.id).join('')}</ul>`;
@@ -49,7 +83,13 @@ function buildPanel(form) {
   form.addEventListener('change', (event) => {
     const box = event.target;
     const group = GROUPS.find((g) => g.id === box.dataset.group);
-    if (group) setGroupVisible(group, box.checked);
+    if (!group) return;
+    setGroupVisible(group, box.checked);
+    state.hidden = GROUPS.filter((g) => !form.querySelector(`#toggle-${g.id}`).checked).map((g) => g.id);
+    writeState(state);
+  });
+  map.once('load', () => {
+    for (const group of GROUPS) if (state.hidden.includes(group.id)) setGroupVisible(group, false);
   });
 }
 
@@ -107,7 +147,14 @@ function enablePopups() {
     const group = groups.find((g) => features.some((f) => g.interactive.includes(f.layer.id)));
     if (!group) { popup.remove(); return; }
     const feature = features.find((f) => group.interactive.includes(f.layer.id));
+    if (feature.layer.id === 'incidents-cluster') { // a cluster: look closer
+      popup.remove();
+      map.easeTo({ center: feature.geometry.coordinates, zoom: Math.min(map.getZoom() + 2, 9) });
+      return;
+    }
     const sections = [describe(group.id, feature.properties)];
+    if (group.id === 'bases') sections.push(nearBaseForm());
+    if (group.id === 'incidents') sections.push('<p class="nearest" aria-live="polite">Nearest base: …</p>');
     // An area click shows the cercle together with its region.
     if (group.id === 'cercles') {
       const region = features.find((f) => f.layer.id === 'regions-fill');
@@ -115,6 +162,21 @@ function enablePopups() {
     }
     const anchor = feature.geometry.type === 'Point' ? feature.geometry.coordinates : event.lngLat;
     popup.setLngLat(anchor).setHTML(sections.join('')).addTo(map);
+    const element = popup.getElement();
+    if (group.id === 'bases') {
+      const base = { id: feature.properties.id ?? feature.id, name: feature.properties.name, position: anchor };
+      const form = element.querySelector('form.near-form');
+      form.addEventListener('click', (click) => {
+        const radius = Number(click.target.dataset.radius);
+        if (radius) nearBase.show(base, radius);
+      });
+      form.addEventListener('submit', (submit) => {
+        submit.preventDefault();
+        const radius = Number(form.elements.radius.value);
+        if (radius > 0) nearBase.show(base, radius);
+      });
+    }
+    if (group.id === 'incidents') showNearestBase(anchor, element.querySelector('.nearest'));
   });
 
   map.on('mousemove', (event) => {
@@ -123,26 +185,45 @@ function enablePopups() {
   });
 }
 
-const TARGETS = { un_mission: 'UN mission', national_forces: 'National forces', civilians: 'Civilians', other: 'Other' };
+function nearBaseForm() {
+  return `<form class="near-form" aria-label="Incidents near this base"><h3>Incidents within</h3>
+    ${RADII_KM.map((r) => `<button type="button" data-radius="${r}">${r} km</button>`).join('')}
+    <label><input name="radius" type="number" min="0.1" max="500" step="any" placeholder="km" aria-label="Radius in km">
+    <button type="submit">Show</button></label></form>`;
+}
+
+async function showNearestBase([lon, lat], element) {
+  try {
+    const answer = await fetchJson(`/collections/bases/items?nearest_to=${lon},${lat}&k=1`);
+    const base = answer.features[0];
+    element.textContent = base ? `Nearest base: ${base.properties.name}, ${base.properties.distance_km.toFixed(1)} km` : '';
+  } catch {
+    element.textContent = '';
+  }
+}
 
 function describe(groupId, properties) {
   const rows = Object.entries(properties)
     .filter(([, value]) => value !== '' && value !== null && value !== undefined)
-    .map(([key, value]) => `<tr><th>${escape(key.replaceAll('_', ' '))}</th><td>${escape(format(key, value))}</td></tr>`);
-  return `<section><h2>${escape(TITLES[groupId](properties))}</h2><table>${rows.join('')}</table></section>`;
+    .map(([key, value]) => `<tr><th>${escapeHtml(key.replaceAll('_', ' '))}</th><td>${escapeHtml(format(key, value))}</td></tr>`);
+  return `<section><h2>${escapeHtml(TITLES[groupId](properties))}</h2><table>${rows.join('')}</table></section>`;
 }
 
 function format(key, value) {
   if (key === 'approximate' || key === 'synthetic') return Number(value) === 1 ? 'yes' : 'no';
   if (key === 'type') return INCIDENT_TYPES.find((t) => t.value === value)?.label ?? value;
   if (key === 'kind') return BASE_KINDS.find((k) => k.value === value)?.label ?? value;
-  if (key === 'target') return TARGETS[value] ?? value;
+  if (key === 'target') return TARGETS.find((t) => t.value === value)?.label ?? value;
   return String(value);
 }
 
-function escape(text) {
-  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 buildPanel(document.getElementById('layers'));
 enablePopups();
+enableCoordinates(map, document.getElementById('coords'));
+enableSearch(map, document.getElementById('search'));
+buildExports(map, document.getElementById('exports'), () => filterQuery(state));
+fetchJson('/collections/incidents').then((collection) => {
+  buildFilters(document.getElementById('filters'), state, collection.extent.temporal.interval[0], applyFilters);
+  showCount(filterQuery(state));
+});

@@ -12,6 +12,14 @@ export const INCIDENT_TYPES = [
   { value: 'other', label: 'Other', color: '#56B4E9' },
 ];
 
+/// Incident targets, as the filter lists them.
+export const TARGETS = [
+  { value: 'un_mission', label: 'UN mission' },
+  { value: 'national_forces', label: 'National forces' },
+  { value: 'civilians', label: 'Civilians' },
+  { value: 'other', label: 'Other' },
+];
+
 /// Base kinds, told apart by shape (SVG path in a 24x24 box) as well as by size.
 export const BASE_KINDS = [
   { value: 'mission_hq', label: 'Mission HQ', size: 22, path: 'M2 2h20v20H2z M8 8h8v8H8z' },
@@ -28,6 +36,7 @@ export const FONT_BOLD = ['Noto Sans Bold'];
 
 const approximate = ['==', ['to-number', ['get', 'approximate']], 1];
 const exact = ['!', approximate];
+const cluster = ['has', 'point_count'];
 const halo = { 'text-halo-color': 'rgba(255,255,255,0.9)', 'text-halo-width': 1.4 };
 
 function match(property, items, key, fallback) {
@@ -93,9 +102,19 @@ export const GROUPS = [
     ],
   },
   {
-    id: 'incidents', label: 'Incidents', interactive: ['incidents-circle'],
+    id: 'incidents', label: 'Incidents', interactive: ['incidents-circle', 'incidents-cluster'],
     layers: [
-      { id: 'incidents-circle', type: 'circle', 'source-layer': 'incidents',
+      // Below zoom 9 the server groups nearby incidents into clusters (cluster=true, point_count).
+      { id: 'incidents-cluster', type: 'circle', 'source-layer': 'incidents', filter: cluster,
+        paint: {
+          'circle-color': '#5b6770', 'circle-opacity': 0.75, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1,
+          'circle-radius': ['interpolate', ['linear'], ['to-number', ['get', 'point_count']], 2, 6, 20, 11, 100, 17],
+        } },
+      { id: 'incidents-cluster-count', type: 'symbol', 'source-layer': 'incidents', filter: cluster,
+        layout: { 'text-field': ['to-string', ['get', 'point_count']], 'text-font': FONT_BOLD, 'text-size': 10,
+          'text-allow-overlap': true },
+        paint: { 'text-color': '#ffffff' } },
+      { id: 'incidents-circle', type: 'circle', 'source-layer': 'incidents', filter: ['!', cluster],
         paint: {
           'circle-color': match('type', INCIDENT_TYPES, 'color', '#999999'),
           'circle-radius': ['interpolate', ['linear'], ['zoom'], 4, 2, 6, 3, 8, 4.5, 12, 7],
@@ -127,8 +146,8 @@ export const GROUPS = [
   },
 ];
 
-/// The whole MapLibre style for tiles served at `origin`.
-export function buildStyle(origin) {
+/// The whole MapLibre style for tiles served at `origin`, filtered by `query` ('' or '?from=...').
+export function buildStyle(origin, query = '') {
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#dde2e6' } }];
   // Areas and routes, then incidents, then all labels, then bases: bases are placed first when
   // symbols collide, and labels stay readable over the incident dots.
@@ -140,7 +159,7 @@ export function buildStyle(origin) {
     glyphs: `${origin}/fonts/{fontstack}/{range}.pbf`,
     sources: {
       // The server's TileJSON gives the tile URL, zoom range, bounds and the data attribution.
-      sitmap: { type: 'vector', url: `${origin}/tiles.json` },
+      sitmap: { type: 'vector', url: `${origin}/tiles.json${query}` },
       // One label point per region and cercle, filled in by app.js from the loaded tiles (labels.js).
       labels: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     },

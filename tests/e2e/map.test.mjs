@@ -11,7 +11,7 @@ const LAYERS = {
   regions: ['regions-fill'],
   cercles: ['cercles-fill'],
   routes: ['routes-line', 'routes-line-approx'],
-  incidents: ['incidents-circle'],
+  incidents: ['incidents-circle', 'incidents-cluster'],
   bases: ['bases-symbol'],
 };
 
@@ -60,6 +60,12 @@ try {
     const webgl = await page.evaluate(() => window.map.painter.context.gl instanceof WebGL2RenderingContext ? 'WebGL2' : 'WebGL1');
     firstViewBytes = await browser.bytes();
     return `${webgl}, first view ${browser.requests.length} requests, ${firstViewBytes} bytes received`;
+  });
+
+  await check('the first view transfers at most 1.5 MB', async () => {
+    const limit = 1.5 * 1024 * 1024;
+    expect(firstViewBytes > 0 && firstViewBytes <= limit, `${firstViewBytes} bytes, limit ${limit}`);
+    return `${(firstViewBytes / 1024).toFixed(1)} KiB of ${limit / 1024} KiB`;
   });
 
   await check('all five layers render features in the first view', async () => {

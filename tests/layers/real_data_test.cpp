@@ -5,7 +5,7 @@
 // (adm1_pcode ML01..ML09), the regions ROWCA codes (rowcacode1 MLI001..MLI009, the same order).
 // sitmap's region ids are COD-AB P-codes, as in the default dataset, so the regions are imported
 // with --sql recoding MLI00n to ML0n; the original code is kept with the feature:
-//   sitmap import --db F --layer regions mli_adm1_regions_ocha_rowca.geojson \
+//   sitmap import --db F --layer regions mli_adm1_regions_ocha_rowca.geojson
 //     --sql "SELECT 'ML' || substr(rowcacode1, 5, 2) AS pcode, * FROM sahel"
 
 #include "layers/demo.hpp"

@@ -135,15 +135,45 @@ TEST_CASE("router: wrong method gives 405 with an Allow header", "[http]")
     router.post("/collections/{id}/items", echo);
     auto response = call(router, http::verb::delete_, "/collections/bases/items");
     CHECK(response.result() == http::status::method_not_allowed);
-    CHECK(response[http::field::allow] == "GET, HEAD, POST");
+    CHECK(response[http::field::allow] == "GET, HEAD, OPTIONS, POST");
     CHECK(body_json(response)["error"] == "method_not_allowed");
 
     response = call(router, http::verb::post, "/tiles.json");
     CHECK(response.result() == http::status::method_not_allowed);
-    CHECK(response[http::field::allow] == "GET, HEAD");
+    CHECK(response[http::field::allow] == "GET, HEAD, OPTIONS");
 
     // The POST route itself is reachable.
     CHECK(call(router, http::verb::post, "/collections/bases/items").result() == http::status::ok);
+}
+
+TEST_CASE("router: OPTIONS answers 204 with Allow, and CORS headers only for listed origins", "[http]")
+{
+    auto router = tile_router();
+    auto response = call(router, http::verb::options, "/tiles.json");
+    CHECK(response.result() == http::status::no_content);
+    CHECK(response[http::field::allow] == "GET, HEAD, OPTIONS");
+    CHECK(response.find(http::field::access_control_allow_origin) == response.end());
+    CHECK(call(router, http::verb::options, "/nothing/here").result() == http::status::not_found);
+
+    std::string route;
+    router.handle(make_request(http::verb::get, "/tiles.json?secret=1"), &route);
+    CHECK(route == "/tiles.json");
+    router.handle(make_request(http::verb::get, "/nothing/here"), &route);
+    CHECK(route == "(none)");
+
+    CHECK_THROWS_AS(router.set_cors_origins({"map.example.org"}), sitmap::input_error);
+    CHECK_THROWS_AS(router.set_cors_origins({"https://map.example.org/path"}), sitmap::input_error);
+    router.set_cors_origins({"https://map.example.org"});
+    auto request = make_request(http::verb::options, "/tiles.json");
+    request.set(http::field::origin, "https://map.example.org");
+    request.set(http::field::access_control_request_method, "GET");
+    response = as_string(router.handle(request));
+    CHECK(response[http::field::access_control_allow_origin] == "https://map.example.org");
+    CHECK(response[http::field::access_control_allow_methods] == "GET, HEAD, OPTIONS");
+    CHECK(response[http::field::vary] == "Origin");
+    request.set(http::field::origin, "https://other.example.org");
+    response = as_string(router.handle(request));
+    CHECK(response.find(http::field::access_control_allow_origin) == response.end());
 }
 
 TEST_CASE("router: HEAD is answered by the GET route without a body", "[http]")
@@ -268,6 +298,12 @@ TEST_CASE("router: a streamed response stays streamed for HTTP/1.1 and is collec
     CHECK(head[http::field::content_type] == "text/plain");
     CHECK(head.chunked());  // what GET would send
     CHECK_FALSE(head.has_content_length());
+
+    // HTTP/1.0 has no chunked encoding: a HEAD from such a client never announces it.
+    const auto old_head = as_string(router.handle(make_request(http::verb::head, "/stream", 10)));
+    CHECK(old_head.result() == http::status::ok);
+    CHECK(old_head.body().empty());
+    CHECK_FALSE(old_head.chunked());
 }
 
 TEST_CASE("router: the fallback answers GET and HEAD that no route matches", "[http]")

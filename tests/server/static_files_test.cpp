@@ -2,6 +2,7 @@
 
 #include "geo/error.hpp"
 #include "server/router.hpp"
+#include "server/tile_cache.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -235,4 +236,75 @@ TEST_CASE("static files: a root or mount that is not a directory is refused", "[
     CHECK_THROWS_AS(files.mount("/vendor/", tree.base / "nope"), sitmap::input_error);
     CHECK_THROWS_AS(files.mount("vendor/", tree.vendor), sitmap::input_error);
     CHECK_THROWS_AS(files.mount("/vendor", tree.vendor), sitmap::input_error);
+}
+
+TEST_CASE("static files: text is gzipped when accepted, compressed once per version, with Vary", "[http]")
+{
+    const Tree tree;
+    const std::string script = "const message = 'sitmap';\n" + std::string(4000, ' ') + "console.log(message);\n";
+    write_file(tree.root / "big.js", script);
+    StaticFiles files{tree.root};
+    files.mount("/vendor/maplibre-gl/", tree.vendor);
+    const auto router = router_for(files);
+    const auto fetch_with = [&](std::string_view target, std::string_view accept) {
+        auto request = make_request(target);
+        request.set(http::field::accept_encoding, std::string(accept));
+        return std::get<StringResponse>(router.handle(request));
+    };
+
+    const auto plain = fetch(router, "/big.js");
+    CHECK(plain.body() == script);
+    CHECK(plain[http::field::content_encoding].empty());
+    CHECK(plain[http::field::vary] == "Accept-Encoding");
+
+    const auto zipped = fetch_with("/big.js", "gzip, deflate, br");
+    CHECK(zipped.result() == http::status::ok);
+    CHECK(zipped[http::field::content_encoding] == "gzip");
+    CHECK(zipped[http::field::vary] == "Accept-Encoding");
+    CHECK(zipped[http::field::content_type] == "text/javascript; charset=utf-8");
+    CHECK(zipped.body().size() < script.size() / 10);
+    CHECK(gzip_decompress(zipped.body()) == script);
+    const std::string zipped_etag{zipped[http::field::etag]};
+    CHECK(zipped_etag != std::string{plain[http::field::etag]});
+    CHECK(fetch_with("/big.js", "gzip")[http::field::etag] == zipped_etag);  // the cached gzip
+
+    // Each representation revalidates with its own ETag.
+    auto request = make_request("/big.js");
+    request.set(http::field::accept_encoding, "gzip");
+    request.set(http::field::if_none_match, zipped_etag);
+    const auto not_modified = std::get<StringResponse>(router.handle(request));
+    CHECK(not_modified.result() == http::status::not_modified);
+    CHECK(not_modified[http::field::vary] == "Accept-Encoding");
+    request.set(http::field::accept_encoding, "identity");
+    CHECK(std::get<StringResponse>(router.handle(request)).result() == http::status::ok);
+
+    // Refusals and other codings get the file as it is; so do formats compressed already.
+    for (const char* accept : {"gzip;q=0", "identity", "br", "deflate", "gzipper", ""}) {
+        INFO(accept);
+        const auto response = fetch_with("/big.js", accept);
+        CHECK(response[http::field::content_encoding].empty());
+        CHECK(response.body() == script);
+    }
+    CHECK(fetch_with("/big.js", "*")[http::field::content_encoding] == "gzip");
+    CHECK(fetch_with("/big.js", "x-gzip;q=0.5")[http::field::content_encoding] == "gzip");
+    write_file(tree.root / "icon.png", std::string("\x89PNG\r\n\x1a\n", 8) + std::string(2000, 'x'));
+    const auto image = fetch_with("/icon.png", "gzip");
+    CHECK(image[http::field::content_encoding].empty());
+    CHECK(image[http::field::vary].empty());
+    CHECK(fetch_with("/fonts/Noto%20Sans%20Regular/0-255.pbf", "gzip")[http::field::content_encoding] == "gzip");
+    CHECK(gzip_decompress(fetch_with("/vendor/maplibre-gl/maplibre-gl.js", "gzip").body()) == "/* maplibre */");
+
+    // A changed file is compressed again.
+    const std::string changed = script + "console.log('v2');\n";
+    write_file(tree.root / "big.js", changed);
+    const auto again = fetch_with("/big.js", "gzip");
+    CHECK(gzip_decompress(again.body()) == changed);
+    CHECK(std::string{again[http::field::etag]} != zipped_etag);
+
+    // HEAD gives the length of the gzip.
+    auto head = make_request("/big.js", http::verb::head);
+    head.set(http::field::accept_encoding, "gzip");
+    const auto head_response = std::get<StringResponse>(router.handle(head));
+    CHECK(head_response[http::field::content_encoding] == "gzip");
+    CHECK(head_response[http::field::content_length] == std::to_string(again.body().size()));
 }

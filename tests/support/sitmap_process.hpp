@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdexcept>
 #include <string>
@@ -56,9 +57,10 @@ inline unsigned short free_port() {
 }
 
 /// `sitmap serve --db DB` on a free port, ready when constructed, stopped when destroyed.
+/// With `output_file`, the server's stdout and stderr are appended to that file.
 class ServeProcess {
 public:
-    explicit ServeProcess(const std::string& db, std::vector<std::string> extra = {}) {
+    explicit ServeProcess(const std::string& db, std::vector<std::string> extra = {}, std::string output_file = {}) {
         for (int attempt = 0; attempt < 5; ++attempt) {
             m_port = free_port();
             std::vector<std::string> args = {env_or_throw("SITMAP_BINARY"), "serve", "--db", db, "--host", "127.0.0.1",
@@ -67,7 +69,15 @@ public:
             std::vector<char*> argv;
             for (auto& a : args) argv.push_back(a.data());
             argv.push_back(nullptr);
-            if (posix_spawn(&m_pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) {
+            posix_spawn_file_actions_t actions;
+            posix_spawn_file_actions_init(&actions);
+            if (!output_file.empty()) {
+                posix_spawn_file_actions_addopen(&actions, 1, output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+                posix_spawn_file_actions_adddup2(&actions, 1, 2);
+            }
+            const int spawned = posix_spawn(&m_pid, argv[0], &actions, nullptr, argv.data(), environ);
+            posix_spawn_file_actions_destroy(&actions);
+            if (spawned != 0) {
                 throw std::runtime_error("cannot start " + args[0]);
             }
             if (wait_ready()) return;

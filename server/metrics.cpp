@@ -1,0 +1,223 @@
+#include "server/metrics.hpp"
+
+#include "server/router.hpp"
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+namespace sitmap::server::metrics {
+
+namespace {
+
+bool valid_name(std::string_view name, bool colon_allowed)
+{
+    if (name.empty() || (name[0] >= '0' && name[0] <= '9')) {
+        return false;
+    }
+    for (const char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                        (colon_allowed && c == ':');
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string escape(std::string_view value, bool quote)
+{
+    std::string out;
+    for (const char c : value) {
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '"' && quote) {
+            out += "\\\"";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+// {a="x",b="y"} (empty without labels), checked and escaped: the key of a series.
+std::string label_text(const Labels& labels)
+{
+    if (labels.empty()) {
+        return {};
+    }
+    std::string text = "{";
+    for (const auto& [name, value] : labels) {
+        if (!valid_name(name, false) || name.rfind("__", 0) == 0 || name == "le") {
+            throw std::invalid_argument("metrics: '" + name + "' is not a label name");
+        }
+        text += (text.size() > 1 ? "," : "") + name + "=\"" + escape(value, true) + "\"";
+    }
+    return text + "}";
+}
+
+std::string number(double value)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%.9g", value);
+    return text;
+}
+
+struct Family {
+    bool histogram = false;
+    std::string help;
+    std::map<std::string, std::unique_ptr<Counter>> counters;      // by label text
+    std::map<std::string, std::unique_ptr<Histogram>> histograms;  // by label text
+};
+
+// One registry for the process: metrics are counted wherever they happen (sessions, the tile
+// cache) without every constructor having to carry a registry along.
+struct Registry {
+    std::mutex mutex;
+    std::map<std::string, Family, std::less<>> families;
+
+    Family& family(std::string_view name, bool histogram, std::string_view help)
+    {
+        if (!valid_name(name, true)) {
+            throw std::invalid_argument("metrics: '" + std::string(name) + "' is not a metric name");
+        }
+        auto found = families.find(name);
+        if (found == families.end()) {
+            found = families.emplace(std::string(name), Family{histogram, {}, {}, {}}).first;
+        }
+        if (found->second.histogram != histogram) {
+            throw std::invalid_argument("metrics: '" + std::string(name) + "' is already a " +
+                                        (histogram ? "counter" : "histogram"));
+        }
+        if (found->second.help.empty()) {
+            found->second.help = std::string(help);
+        }
+        return found->second;
+    }
+};
+
+Registry& registry()
+{
+    static Registry instance;
+    return instance;
+}
+
+std::vector<double> latency_bounds()
+{
+    return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+} // namespace
+
+Histogram::Histogram(std::vector<double> bounds)
+    : m_bounds(std::move(bounds)), m_buckets(m_bounds.size() + 1)
+{
+    for (std::size_t i = 1; i < m_bounds.size(); ++i) {
+        if (!(m_bounds[i - 1] < m_bounds[i])) {
+            throw std::invalid_argument("metrics: histogram bounds must increase");
+        }
+    }
+}
+
+void Histogram::observe(double value) noexcept
+{
+    std::size_t i = 0;
+    while (i < m_bounds.size() && value > m_bounds[i]) {
+        ++i;
+    }
+    m_buckets[i].fetch_add(1, std::memory_order_relaxed);
+    m_sum.fetch_add(value, std::memory_order_relaxed);
+}
+
+std::vector<std::uint64_t> Histogram::cumulative_counts() const
+{
+    std::vector<std::uint64_t> counts;
+    std::uint64_t total = 0;
+    for (const auto& bucket : m_buckets) {
+        total += bucket.load(std::memory_order_relaxed);
+        counts.push_back(total);
+    }
+    return counts;
+}
+
+Counter& counter(std::string_view name, const Labels& labels, std::string_view help)
+{
+    auto key = label_text(labels);
+    auto& r = registry();
+    const std::lock_guard lock{r.mutex};
+    auto& slot = r.family(name, false, help).counters[std::move(key)];
+    if (!slot) {
+        slot = std::make_unique<Counter>();
+    }
+    return *slot;
+}
+
+Histogram& histogram(std::string_view name, const Labels& labels, std::string_view help, std::vector<double> bounds)
+{
+    auto key = label_text(labels);
+    auto& r = registry();
+    const std::lock_guard lock{r.mutex};
+    auto& slot = r.family(name, true, help).histograms[std::move(key)];
+    if (!slot) {
+        slot = std::make_unique<Histogram>(bounds.empty() ? latency_bounds() : std::move(bounds));
+    }
+    return *slot;
+}
+
+std::string render()
+{
+    auto& r = registry();
+    const std::lock_guard lock{r.mutex};
+    std::string out;
+    for (const auto& [name, family] : r.families) {
+        if (!family.help.empty()) {
+            out += "# HELP " + name + " " + escape(family.help, false) + "\n";
+        }
+        out += "# TYPE " + name + (family.histogram ? " histogram\n" : " counter\n");
+        for (const auto& [labels, value] : family.counters) {
+            out += name + labels + " " + std::to_string(value->value()) + "\n";
+        }
+        for (const auto& [labels, value] : family.histograms) {
+            // le goes last among the labels: "{a="x"}" -> "{a="x",le="0.5"}".
+            const auto with_le = [&labels = labels](const std::string& le) {
+                return labels.empty() ? "{le=\"" + le + "\"}"
+                                      : labels.substr(0, labels.size() - 1) + ",le=\"" + le + "\"}";
+            };
+            const auto counts = value->cumulative_counts();
+            for (std::size_t i = 0; i < value->bounds().size(); ++i) {
+                out += name + "_bucket" + with_le(number(value->bounds()[i])) + " " + std::to_string(counts[i]) + "\n";
+            }
+            out += name + "_bucket" + with_le("+Inf") + " " + std::to_string(counts.back()) + "\n";
+            out += name + "_sum" + labels + " " + number(value->sum()) + "\n";
+            out += name + "_count" + labels + " " + std::to_string(counts.back()) + "\n";
+        }
+    }
+    return out;
+}
+
+void record_request(std::string_view method, std::string_view route, unsigned status, double seconds)
+{
+    const std::string method_label = http::string_to_verb(beast::string_view{method.data(), method.size()}) == http::verb::unknown ? "OTHER" : std::string(method);
+    counter("sitmap_http_requests_total",
+            {{"method", method_label}, {"route", std::string(route)}, {"status", std::to_string(status)}},
+            "HTTP requests answered, by method, route pattern and status")
+        .inc();
+    histogram("sitmap_http_request_duration_seconds", {{"route", std::string(route)}},
+              "Time from a whole request read to its response written, by route pattern")
+        .observe(seconds);
+}
+
+void register_route(Router& router)
+{
+    router.get("/metrics", [](const RouteContext&) -> Response {
+        auto response = make_response(http::status::ok, render(), "text/plain; version=0.0.4; charset=utf-8");
+        response.set(http::field::cache_control, "no-store");
+        return response;
+    });
+}
+
+} // namespace sitmap::server::metrics
