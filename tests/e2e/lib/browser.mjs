@@ -43,7 +43,12 @@ export async function openBrowser({ width = 1280, height = 800 } = {}) {
     if (message.type() === 'error') errors.push(`console: ${message.text()} (${message.location().url})`);
   });
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('requestfailed', (request) => errors.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
+  // MapLibre cancels the requests it no longer needs (a tile or TileJSON superseded by a new filter
+  // or view): the browser reports those as net::ERR_ABORTED. Every other failure is an error.
+  page.on('requestfailed', (request) => {
+    const reason = request.failure()?.errorText ?? '';
+    if (reason !== 'net::ERR_ABORTED') errors.push(`request failed: ${request.url()} ${reason}`);
+  });
 
   const close = async () => {
     await context.close().catch(() => {});
