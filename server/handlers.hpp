@@ -13,7 +13,7 @@ void register_routes(Router& router, const ServerConfig& config);
 /// /tiles.json, /tiles/{layer}.json, /tiles/{z}/{x}/{y}.mvt, /tiles/{layer}/{z}/{x}/{y}.mvt (tile_routes.cpp)
 void register_tile_routes(Router& router, const ServerConfig& config);
 
-/// /collections, /collections/{layer}, /collections/{layer}/items (feature_routes.cpp)
+/// OGC API – Features, the situational queries and statistics (feature_routes.cpp, ogc_*.cpp)
 void register_feature_routes(Router& router, const ServerConfig& config);
 
 /// /export/{layer}.geojson: a layer as a GeoJSON attachment, filtered, streamed (export_routes.cpp)

@@ -4,6 +4,7 @@
 #include "geo/tile.hpp"
 #include "layers/tiles.hpp"
 #include "server/json_error.hpp"
+#include "server/static_files.hpp"
 #include "server/tile_cache.hpp"
 
 #include <nlohmann/json.hpp>
@@ -109,24 +110,6 @@ json tilejson(const ServerConfig& config, const RouteContext& ctx, const std::ve
             {"center", {(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 5}},
             {"attribution", "Boundaries: approximate (Natural Earth outline) unless official ones were imported; "
                             "incidents of the default dataset are synthetic"}};
-}
-
-/// True when Accept-Encoding lists gzip (and not with q=0).
-bool accepts_gzip(const Request& request) {
-    const std::string_view accept = to_std(request[http::field::accept_encoding]);
-    std::size_t start = 0;
-    while (start < accept.size()) {
-        std::size_t end = accept.find(',', start);
-        if (end == std::string_view::npos) end = accept.size();
-        std::string_view item = accept.substr(start, end - start);
-        start = end + 1;
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        if (item.substr(0, 4) != "gzip" && item.substr(0, 1) != "*") continue;
-        const auto q = item.find("q=");
-        if (q != std::string_view::npos && std::strtod(std::string(item.substr(q + 2)).c_str(), nullptr) <= 0) continue;
-        return true;
-    }
-    return false;
 }
 
 /// True when If-None-Match names `etag` (or is *).
