@@ -145,24 +145,20 @@ private:
 
     Node parse_or(int depth) {
         if (depth > max_depth) fail(peek().position, "the filter is nested too deeply");
-        Node left = parse_and(depth);
-        if (!keyword("OR")) return left;
-        Node node;
-        node.kind = Node::Kind::or_;
-        node.position = left.position;
-        node.children.push_back(std::move(left));
-        while (accept_keyword("OR")) node.children.push_back(parse_and(depth));
-        return node;
+        return parse_chain(depth, "OR", Node::Kind::or_, &Parser::parse_and);
     }
 
-    Node parse_and(int depth) {
-        Node left = parse_not(depth);
-        if (!keyword("AND")) return left;
+    Node parse_and(int depth) { return parse_chain(depth, "AND", Node::Kind::and_, &Parser::parse_not); }
+
+    /// operand (KEYWORD operand)*: one node with every operand as a child, or the lone operand.
+    Node parse_chain(int depth, const char* word, Node::Kind kind, Node (Parser::*operand)(int)) {
+        Node left = (this->*operand)(depth);
+        if (!keyword(word)) return left;
         Node node;
-        node.kind = Node::Kind::and_;
+        node.kind = kind;
         node.position = left.position;
         node.children.push_back(std::move(left));
-        while (accept_keyword("AND")) node.children.push_back(parse_not(depth));
+        while (accept_keyword(word)) node.children.push_back((this->*operand)(depth));
         return node;
     }
 

@@ -109,8 +109,9 @@ std::string read_file(const fs::path& file)
     return body;
 }
 
-// If-None-Match: "a", W/"b", * -> does any entry name `etag`?
-bool none_match_hits(std::string_view header, std::string_view etag)
+// True when `match` holds for one trimmed item of a comma-separated header value.
+template <typename Match>
+bool any_list_item(std::string_view header, Match&& match)
 {
     std::size_t pos = 0;
     while (pos < header.size()) {
@@ -118,16 +119,23 @@ bool none_match_hits(std::string_view header, std::string_view etag)
         if (comma == std::string_view::npos) {
             comma = header.size();
         }
-        auto item = trim(header.substr(pos, comma - pos));
-        if (item.substr(0, 2) == "W/") {
-            item.remove_prefix(2);
-        }
-        if (item == "*" || item == etag) {
+        if (match(trim(header.substr(pos, comma - pos)))) {
             return true;
         }
         pos = comma + 1;
     }
     return false;
+}
+
+// If-None-Match: "a", W/"b", * -> does any entry name `etag`?
+bool none_match_hits(std::string_view header, std::string_view etag)
+{
+    return any_list_item(header, [etag](std::string_view item) {
+        if (item.substr(0, 2) == "W/") {
+            item.remove_prefix(2);
+        }
+        return item == "*" || item == etag;
+    });
 }
 
 } // namespace
@@ -273,29 +281,20 @@ std::shared_ptr<const std::string> StaticFiles::gzipped(const fs::path& file, co
 
 bool accepts_gzip(const Request& request)
 {
-    const std::string_view header = to_std(request[http::field::accept_encoding]);
-    std::size_t pos = 0;
-    while (pos < header.size()) {
-        auto comma = header.find(',', pos);
-        if (comma == std::string_view::npos) {
-            comma = header.size();
-        }
-        auto item = trim(header.substr(pos, comma - pos));
-        pos = comma + 1;
+    return any_list_item(to_std(request[http::field::accept_encoding]), [](std::string_view item) {
         const auto semicolon = item.find(';');
         const auto coding = trim(item.substr(0, semicolon));
         if (coding != "gzip" && coding != "x-gzip" && coding != "*") {
-            continue;
+            return false;
         }
         if (semicolon != std::string_view::npos) {
             const auto q = trim(item.substr(semicolon + 1));
             if (q.substr(0, 2) == "q=" && std::strtod(std::string(q.substr(2)).c_str(), nullptr) <= 0) {
-                continue;
+                return false;
             }
         }
         return true;
-    }
-    return false;
+    });
 }
 
 } // namespace sitmap::server

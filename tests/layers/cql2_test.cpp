@@ -4,7 +4,7 @@
 #include "layers/demo.hpp"
 #include "layers/queries.hpp"
 #include "layers/schema.hpp"
-#include "support/temp_dir.hpp"
+#include "support/demo_db.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -13,15 +13,7 @@ namespace cql2 = sitmap::layers::cql2;
 
 namespace {
 
-geo::Database& demo_db() {
-    static test::TempDir dir;
-    static geo::Database db = [] {
-        auto created = layers::open_database(dir.file("demo.db"), geo::Database::Mode::create);
-        layers::import_default_dataset(created);
-        return created;
-    }();
-    return db;
-}
+using test::demo_db;
 
 const layers::Layer& incidents() { return layers::find_layer("incidents"); }
 

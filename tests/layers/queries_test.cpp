@@ -3,7 +3,7 @@
 #include "geo/error.hpp"
 #include "layers/demo.hpp"
 #include "layers/schema.hpp"
-#include "support/temp_dir.hpp"
+#include "support/demo_db.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,16 +16,7 @@ using sitmap::geo::LonLat;
 
 namespace {
 
-// The default dataset, imported once for the tests of this file.
-geo::Database& demo_db() {
-    static test::TempDir dir;
-    static geo::Database db = [] {
-        auto created = layers::open_database(dir.file("demo.db"), geo::Database::Mode::create);
-        layers::import_default_dataset(created);
-        return created;
-    }();
-    return db;
-}
+using test::demo_db;
 
 // A database of `count` random incidents in and around Mali (no boundaries), and their positions.
 struct RandomIncidents {
