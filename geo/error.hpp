@@ -24,6 +24,24 @@ public:
     using error::error;
 };
 
+/// No valid credentials where they are needed (missing, unknown or revoked token). HTTP 401.
+class unauthorized_error : public error {
+public:
+    using error::error;
+};
+
+/// Valid credentials that do not allow this (role too low, verifying one's own report). HTTP 403.
+class forbidden_error : public error {
+public:
+    using error::error;
+};
+
+/// The request conflicts with what is stored (creating a feature whose id exists). HTTP 409.
+class conflict_error : public error {
+public:
+    using error::error;
+};
+
 /// A failure of the database or a library underneath. HTTP 500, CLI exit 1.
 class internal_error : public error {
 public:

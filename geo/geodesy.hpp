@@ -3,18 +3,14 @@
 /// bound a radius for spatial-index prefilters, and locating points along polylines.
 /// Coordinates are lon/lat degrees (EPSG:4326 axis order lon, lat); distances are kilometres.
 
+#include "geo/lonlat.hpp"
+
 #include <array>
 #include <vector>
 
 namespace sitmap::geo {
 
 class Database;
-
-/// A position in degrees, longitude first.
-struct LonLat {
-    double lon = 0;
-    double lat = 0;
-};
 
 /// The geodesic distance between two points on WGS84, in kilometres (geod_inverse).
 double geodesic_distance_km(LonLat a, LonLat b);

@@ -94,6 +94,10 @@ private:
     sqlite3* m_db;
 };
 
+/// Seconds this thread has spent in Statement::step() since it started: read it before and
+/// after some work to know how much of it was database time (the server's metrics do).
+double step_seconds() noexcept;
+
 /// BEGIN IMMEDIATE on construction; rolls back in the destructor unless commit() ran.
 class Transaction {
 public:

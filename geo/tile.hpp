@@ -6,6 +6,8 @@
 /// radius 6378137 m; tiles in the XYZ scheme (origin top-left, y grows southwards); tile
 /// coordinates are integers with y down, 0..extent inside the tile.
 
+#include "geo/lonlat.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -24,12 +26,6 @@ inline constexpr double max_latitude = 85.0511287798;
 inline constexpr int max_zoom = 24;
 /// The usual MVT extent, tile coordinate units per tile side.
 inline constexpr std::uint32_t default_extent = 4096;
-
-/// A position in degrees, EPSG:4326, lon first.
-struct LonLat {
-    double lon = 0.0;
-    double lat = 0.0;
-};
 
 /// A position in EPSG:3857 metres.
 struct Mercator {

@@ -16,11 +16,18 @@ void extend(std::optional<std::array<double, 4>>& box, const std::array<double, 
     b[3] = std::max(b[3], other[3]);
 }
 
-void record_change(geo::Database& db, const std::string& layer, const std::array<double, 4>& bbox) {
+void record_change(geo::Database& db, const std::string& layer, const std::array<double, 4>& bbox,
+                   const std::string& action, const std::string& feature_id) {
     auto stmt = db.prepare(
-        "INSERT INTO sitmap_changes (layer, min_lon, min_lat, max_lon, max_lat, changed_at) "
-        "VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))");
-    stmt.bind(1, layer).bind(2, bbox[0]).bind(3, bbox[1]).bind(4, bbox[2]).bind(5, bbox[3]).run();
+        "INSERT INTO sitmap_changes (layer, min_lon, min_lat, max_lon, max_lat, changed_at, action, feature_id) "
+        "VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?, ?)");
+    stmt.bind(1, layer).bind(2, bbox[0]).bind(3, bbox[1]).bind(4, bbox[2]).bind(5, bbox[3]).bind(6, action);
+    if (feature_id.empty()) {
+        stmt.bind_null(7);
+    } else {
+        stmt.bind(7, feature_id);
+    }
+    stmt.run();
 }
 
 std::optional<std::array<double, 4>> layer_extent(geo::Database& db, const std::string& layer) {
@@ -32,12 +39,14 @@ std::optional<std::array<double, 4>> layer_extent(geo::Database& db, const std::
 
 std::vector<Change> changes_since(geo::Database& db, std::int64_t sequence) {
     auto stmt = db.prepare(
-        "SELECT seq, layer, min_lon, min_lat, max_lon, max_lat FROM sitmap_changes WHERE seq > ? ORDER BY seq");
+        "SELECT seq, layer, min_lon, min_lat, max_lon, max_lat, action, coalesce(feature_id, '') FROM sitmap_changes "
+        "WHERE seq > ? ORDER BY seq");
     stmt.bind(1, sequence);
     std::vector<Change> changes;
     while (stmt.step()) {
         changes.push_back({stmt.column_int64(0), std::string(stmt.column_text(1)),
-                           {stmt.column_double(2), stmt.column_double(3), stmt.column_double(4), stmt.column_double(5)}});
+                           {stmt.column_double(2), stmt.column_double(3), stmt.column_double(4), stmt.column_double(5)},
+                           std::string(stmt.column_text(6)), std::string(stmt.column_text(7))});
     }
     return changes;
 }

@@ -17,13 +17,17 @@ struct Change {
     std::int64_t sequence = 0;
     std::string layer;
     std::array<double, 4> bbox{};  ///< min_lon, min_lat, max_lon, max_lat
+    std::string action;            ///< "import", "create", "replace", "update" or "delete"
+    std::string feature_id;        ///< the feature written through the API; empty for imports
 };
 
 /// Grows a lon/lat box to hold another; an empty optional is the empty box.
 void extend(std::optional<std::array<double, 4>>& box, const std::array<double, 4>& other);
 
 /// Records a change inside the caller's transaction (so it commits or rolls back with the data).
-void record_change(geo::Database& db, const std::string& layer, const std::array<double, 4>& bbox);
+/// `bbox` covers the feature before and after (a moved point invalidates both places).
+void record_change(geo::Database& db, const std::string& layer, const std::array<double, 4>& bbox,
+                   const std::string& action = "import", const std::string& feature_id = {});
 
 /// The extent of a whole layer, or nothing when it is empty (for replace and delete-all).
 std::optional<std::array<double, 4>> layer_extent(geo::Database& db, const std::string& layer);

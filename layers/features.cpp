@@ -5,6 +5,11 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <unordered_set>
+
 namespace sitmap::layers {
 
 namespace {
@@ -145,17 +150,49 @@ std::string feature_by_id(geo::Database& db, const Layer& layer, const std::stri
     return out;
 }
 
-void for_each_point(geo::Database& db, const Layer& layer, const FeatureQuery& query, const Condition& extra,
+void for_each_point(geo::Database& db, const Layer& layer, const FeatureQuery& query,
+                    const std::vector<std::array<double, 4>>& boxes,
                     const std::function<void(std::int64_t fid, geo::LonLat position)>& visit) {
     geo::register_geodesy_functions(db);
     std::vector<SqlValue> params;
-    auto sql = "SELECT t.fid, X(t.geom), Y(t.geom) FROM " + layer.name + " t WHERE t.geom IS NOT NULL" + extra.sql +
-               filter_sql(layer, query.filter, params) + query.where.sql;
-    params.insert(params.begin(), extra.params.begin(), extra.params.end());
+    const std::string conditions = filter_sql(layer, query.filter, params) + query.where.sql;
     params.insert(params.end(), query.where.params.begin(), query.where.params.end());
-    auto stmt = db.prepare(sql);
-    bind_all(stmt, params);
-    while (stmt.step()) visit(stmt.column_int64(0), {stmt.column_double(1), stmt.column_double(2)});
+    // The R*Tree drives (CROSS JOIN keeps it outermost) and each candidate row is reached by its
+    // rowid: no temporary list of fids to build and sort, as `fid IN (SELECT pkid ...)` would.
+    auto stmt = db.prepare("SELECT t.fid, t.geom FROM idx_" + layer.name + "_geom r CROSS JOIN " + layer.name +
+                           " t ON t.fid = r.pkid WHERE r.xmin <= ? AND r.xmax >= ? AND r.ymin <= ? AND r.ymax >= ?"
+                           " AND t.geom IS NOT NULL" + conditions);
+    std::unordered_set<std::int64_t> seen;  // boxes may overlap
+    for (const auto& box : boxes) {
+        stmt.reset();
+        stmt.bind(1, box[2]).bind(2, box[0]).bind(3, box[3]).bind(4, box[1]);
+        bind_all(stmt, params, 5);
+        while (stmt.step()) {
+            const std::int64_t fid = stmt.column_int64(0);
+            if (boxes.size() > 1 && !seen.insert(fid).second) continue;
+            visit(fid, point_from_blob(stmt.column_blob(1)));
+        }
+    }
+}
+
+geo::LonLat point_from_blob(std::string_view blob) {
+    // SpatiaLite BLOB-Geometry: 0x00, byte order (1 little endian), SRID (4), MBR (4 doubles),
+    // 0x7C, class (4, 1 = POINT XY), X, Y, 0xFE: 60 bytes.
+    constexpr std::size_t size = 60;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(blob.data());
+    if (blob.size() != size || bytes[0] != 0x00 || bytes[38] != 0x7C || bytes[59] != 0xFE || bytes[1] > 1) {
+        throw internal_error("a point geometry is not a SpatiaLite POINT XY blob");
+    }
+    const bool swap = (bytes[1] == 1) != (std::endian::native == std::endian::little);
+    auto read = [&](std::size_t at, auto value) {
+        unsigned char raw[sizeof(value)];
+        std::memcpy(raw, bytes + at, sizeof(value));
+        if (swap) std::reverse(std::begin(raw), std::end(raw));
+        std::memcpy(&value, raw, sizeof(value));
+        return value;
+    };
+    if (read(39, std::int32_t{}) != 1) throw internal_error("a point geometry is not a SpatiaLite POINT XY blob");
+    return {read(43, double{}), read(51, double{})};
 }
 
 Condition bbox_condition(const Layer& layer, const std::vector<std::array<double, 4>>& boxes) {

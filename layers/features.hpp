@@ -80,10 +80,18 @@ std::int64_t count_features(geo::Database& db, const Layer& layer, const Feature
 std::string feature_by_id(geo::Database& db, const Layer& layer, const std::string& id,
                           const nlohmann::json& computed = nullptr);
 
-/// The fid and position of each feature of a point layer matching the filter, `query.where`
-/// and `extra` (limit and offset ignored), in no particular order.
-void for_each_point(geo::Database& db, const Layer& layer, const FeatureQuery& query, const Condition& extra,
+/// The fid and position of each feature of a point layer whose position lies in one of `boxes`
+/// (lon/lat {min_lon, min_lat, max_lon, max_lat}, answered by the layer's R*Tree, which may return
+/// points up to a float32 rounding outside) and matching the filter and `query.where` (limit and
+/// offset ignored); each feature once, in no particular order. Positions are read from the
+/// geometry blobs (point_from_blob), not through SQL functions.
+void for_each_point(geo::Database& db, const Layer& layer, const FeatureQuery& query,
+                    const std::vector<std::array<double, 4>>& boxes,
                     const std::function<void(std::int64_t fid, geo::LonLat position)>& visit);
+
+/// The position held by a SpatiaLite POINT geometry blob (XY, either byte order), read in place.
+/// Throws sitmap::internal_error for any other blob (the point layers are declared POINT XY).
+geo::LonLat point_from_blob(std::string_view blob);
 
 /// A condition keeping the features whose bounding box meets one of `boxes` (lon/lat
 /// {min_lon, min_lat, max_lon, max_lat}), answered by the layer's R*Tree.

@@ -42,11 +42,13 @@ std::string Filter::key() const {
     for (const auto& t : types) k += t + ",";
     k += "&target=";
     for (const auto& t : targets) k += t + ",";
+    if (!statuses.empty()) k += "&status=";  // absent when unset: the keys of before stay the same
+    for (const auto& t : statuses) k += t + ",";
     return k;
 }
 
 Filter parse_filter(const std::string& bbox, const std::string& from, const std::string& to,
-                    const std::string& types, const std::string& targets) {
+                    const std::string& types, const std::string& targets, const std::string& statuses) {
     Filter filter;
     if (!bbox.empty()) {
         const auto parts = split(bbox);
@@ -78,6 +80,7 @@ Filter parse_filter(const std::string& bbox, const std::string& from, const std:
     if (filter.from && filter.to && *filter.from > *filter.to) throw input_error("from is after to");
     filter.types = enum_list(types, "type", "type");
     filter.targets = enum_list(targets, "target", "target");
+    filter.statuses = enum_list(statuses, "status", "status");
     return filter;
 }
 
@@ -109,6 +112,7 @@ std::string filter_sql(const Layer& layer, const Filter& filter, std::vector<Sql
     };
     in_list("type", filter.types);
     in_list("target", filter.targets);
+    in_list("status", filter.statuses);
     return sql;
 }
 

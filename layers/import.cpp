@@ -174,6 +174,15 @@ public:
         load(db, "SELECT fid, id, NULL, AsBinary(geom) FROM regions WHERE geom IS NOT NULL ORDER BY fid", m_regions);
     }
 
+    /// Only the boundaries whose box holds the point (lon/lat), found by the R*Trees: for one incident.
+    BoundaryIndex(geo::Database& db, double x, double y) {
+        const std::array<double, 2> at{x, y};
+        load(db, "SELECT fid, id, region_id, AsBinary(geom) FROM cercles WHERE geom IS NOT NULL" + box_holds("cercles") +
+                     " ORDER BY fid", m_cercles, at);
+        load(db, "SELECT fid, id, NULL, AsBinary(geom) FROM regions WHERE geom IS NOT NULL" + box_holds("regions") +
+                     " ORDER BY fid", m_regions, at);
+    }
+
     /// cercle_id and region_id of the point (lon/lat); empty strings when outside every cercle/region.
     std::pair<const std::string*, const std::string*> lookup(double x, double y) const {
         const Boundary* cercle = first_holding(m_cercles, x, y);
@@ -194,8 +203,14 @@ private:
         std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter> prepared;
     };
 
-    static void load(geo::Database& db, const char* sql, std::vector<Boundary>& out) {
+    static std::string box_holds(const std::string& table) {
+        return " AND fid IN (SELECT pkid FROM idx_" + table + "_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?)";
+    }
+
+    static void load(geo::Database& db, const std::string& sql, std::vector<Boundary>& out,
+                     std::optional<std::array<double, 2>> at = std::nullopt) {
         auto stmt = db.prepare(sql);
+        if (at) stmt.bind(1, (*at)[0]).bind(2, (*at)[0]).bind(3, (*at)[1]).bind(4, (*at)[1]);
         while (stmt.step()) {
             Boundary b;
             b.id = stmt.column_text(1);
@@ -363,6 +378,7 @@ struct Importer {
     /// Checks and converts one attribute value; empty text means NULL.
     void bind_value(geo::Statement& insert, int parameter, const Column& column, std::string value,
                     json& props, std::int64_t index, const std::string& source_field) {
+        if (value.empty() && !column.default_value.empty()) value = column.default_value;
         if (value.empty()) {
             if (column.required) {
                 fail(index, "field '" + (source_field.empty() ? column.name : source_field) + "' (" + column.name +
@@ -436,14 +452,19 @@ struct Importer {
     }
 
     /// The derived columns (cercle_id, region_id) are filled from the boundaries as rows go in.
-    std::string insert_sql() const {
+    /// An upsert updates only what the source gives and the spatial join: a column the source
+    /// lacks (an incident's status, who reported and verified it) keeps its stored value.
+    std::string insert_sql(const FieldPlan& plan) const {
         std::string names = "id";
         std::string values = "?";
         std::string updates;
-        for (const auto& c : layer.columns) {
+        for (std::size_t i = 0; i < layer.columns.size(); ++i) {
+            const auto& c = layer.columns[i];
             names += ", " + c.name;
             values += ", ?";
-            updates += c.name + "=excluded." + c.name + ", ";
+            if (plan.column_field[i] >= 0 || c.name == "cercle_id" || c.name == "region_id") {
+                updates += c.name + "=excluded." + c.name + ", ";
+            }
         }
         const std::string geometry = layer.geometry == GeometryKind::point ? "GeomFromWKB(?, 4326)"
                                                                             : "CastToMulti(GeomFromWKB(?, 4326))";
@@ -514,7 +535,7 @@ struct Importer {
         const bool joins = layer.name == "incidents";
         std::optional<BoundaryIndex> boundaries;
         if (joins) boundaries.emplace(db);
-        auto insert = db.prepare(insert_sql());
+        auto insert = db.prepare(insert_sql(plan));
         const std::int64_t total = OGR_L_GetFeatureCount(source, 0);
         const int sub_event_field = find_field(defn, "sub_event_type");
 
@@ -540,8 +561,10 @@ struct Importer {
                 if (joins) joined = boundaries->lookup(point[0], point[1]);
                 for (std::size_t c = 0; c < layer.columns.size(); ++c) {
                     const Column& column = layer.columns[c];
-                    if (column.derived) {
-                        const std::string* derived = column.name == "cercle_id" ? joined.first : joined.second;
+                    if (column.derived) {  // the spatial join's; the others are the write API's
+                        const std::string* derived = column.name == "cercle_id"   ? joined.first
+                                                     : column.name == "region_id" ? joined.second
+                                                                                  : nullptr;
                         if (derived) {
                             insert.bind(parameter++, *derived);
                         } else {
@@ -634,6 +657,14 @@ std::int64_t join_incidents_to_boundaries(geo::Database& db) {
         update.reset();
     }
     return Importer::count_joined(db);
+}
+
+std::pair<std::optional<std::string>, std::optional<std::string>> boundaries_at(geo::Database& db, double lon,
+                                                                                double lat) {
+    const BoundaryIndex boundaries(db, lon, lat);
+    const auto [cercle, region] = boundaries.lookup(lon, lat);
+    return {cercle ? std::optional<std::string>(*cercle) : std::nullopt,
+            region ? std::optional<std::string>(*region) : std::nullopt};
 }
 
 ImportSummary import_layer(geo::Database& db, const ImportOptions& options) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,5 +51,10 @@ ImportSummary import_layer(geo::Database& db, const ImportOptions& options);
 /// caller's transaction: the first cercle (by fid) holding the point, the region holding it (or,
 /// when no region does, the cercle's region_id). Returns the number of incidents that lie in a cercle.
 std::int64_t join_incidents_to_boundaries(geo::Database& db);
+
+/// cercle_id and region_id of one point (lon/lat), by the same rules as the join above (for an
+/// incident written through the API); nullopt where no cercle or region holds it.
+std::pair<std::optional<std::string>, std::optional<std::string>> boundaries_at(geo::Database& db, double lon,
+                                                                                double lat);
 
 } // namespace sitmap::layers

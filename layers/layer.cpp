@@ -35,6 +35,11 @@ Column derived(Column c) {
     return c;
 }
 
+Column with_default(Column c, std::string value) {
+    c.default_value = std::move(value);
+    return c;
+}
+
 std::vector<Layer> make_layers() {
     const Column approximate = typed("approximate", ColumnType::boolean, {},
                                      "1 when the geometry is an approximation, not an official or surveyed one");
@@ -80,7 +85,13 @@ std::vector<Layer> make_layers() {
          source,
          typed("synthetic", ColumnType::boolean, {}, "1 for made-up incidents (the default dataset)"),
          derived(text("cercle_id", {}, "P-code of the cercle the incident lies in (spatial join)")),
-         derived(text("region_id", {}, "P-code of the region the incident lies in (spatial join)"))},
+         derived(text("region_id", {}, "P-code of the region the incident lies in (spatial join)")),
+         with_default(one_of(required(text("status", {"verification"},
+                                           "reported (not yet checked), verified or rejected by a second person")),
+                             {"reported", "verified", "rejected"}),
+                      "verified"),
+         derived(text("reported_by", {}, "name of the token that reported the incident through the API")),
+         derived(text("verified_by", {}, "name of the token that verified or rejected it"))},
         {"event_id_cnty", "event_id", "incident_id"}});
     return layers;
 }

@@ -20,8 +20,10 @@ struct Column {
     std::vector<std::string> allowed;
     /// Field names in source files recognised as this column (compared without case).
     std::vector<std::string> aliases;
-    /// Filled by sitmap itself (spatial join), never imported.
+    /// Filled by sitmap itself (spatial join, the write API), never imported nor taken from a request.
     bool derived = false;
+    /// Stored when a source or a request gives no value (also the column's SQL DEFAULT); empty: none.
+    std::string default_value;
     std::string description;
 };
 

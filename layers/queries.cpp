@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numbers>
 #include <unordered_set>
 
 namespace sitmap::layers {
@@ -77,7 +79,39 @@ std::vector<Hit> within_radius(geo::Database& db, const Layer& layer, geo::LonLa
     require_points(layer, "a radius query");
     check_distance(radius_km, "radius_km");
     std::vector<Hit> hits;
-    for_each_point(db, layer, query, bbox_condition(layer, {geo::radius_bbox(centre, radius_km)}),
+    const auto box = geo::radius_bbox(centre, radius_km);
+    if (query.filter.attributes_empty() && !query.filter.bbox && query.where.empty()) {
+        // No attribute to check: the R*Tree alone answers, without reaching the rows. It holds each
+        // point as a float32 box around the exact position, so the distance from the box's middle
+        // is within the box's half-diagonal (centimetres) of the exact one; only the points that
+        // close to the circle are settled with their exact position, read from the row.
+        auto stmt = db.prepare("SELECT pkid, xmin, xmax, ymin, ymax FROM idx_" + layer.name +
+                               "_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?");
+        stmt.bind(1, box[2]).bind(2, box[0]).bind(3, box[3]).bind(4, box[1]);
+        auto exact = db.prepare("SELECT geom FROM " + layer.name + " WHERE fid = ? AND geom IS NOT NULL");
+        constexpr double km_per_degree = 112;  // more than a degree of latitude or longitude anywhere
+        hits.reserve(4096);
+        while (stmt.step()) {
+            const double xmin = stmt.column_double(1), xmax = stmt.column_double(2);
+            const double ymin = stmt.column_double(3), ymax = stmt.column_double(4);
+            const double d = geo::geodesic_distance_km(centre, {(xmin + xmax) / 2, (ymin + ymax) / 2});
+            const double dx = xmax - xmin, dy = ymax - ymin;
+            const double slack = km_per_degree * std::sqrt(dx * dx + dy * dy) / 2 + 1e-9;
+            if (d > radius_km + slack) continue;
+            if (d < radius_km - slack) {
+                hits.push_back({stmt.column_int64(0), d, 0});
+                continue;
+            }
+            exact.reset();
+            exact.bind(1, stmt.column_int64(0));
+            if (!exact.step()) continue;
+            const double exact_km = geo::geodesic_distance_km(centre, point_from_blob(exact.column_blob(0)));
+            if (exact_km <= radius_km) hits.push_back({stmt.column_int64(0), exact_km, 0});
+        }
+        sort_by(hits, &Hit::distance_km);
+        return hits;
+    }
+    for_each_point(db, layer, query, {box},
                    [&](std::int64_t fid, geo::LonLat position) {
                        const double d = geo::geodesic_distance_km(centre, position);
                        if (d <= radius_km) hits.push_back({fid, d, 0});
@@ -140,7 +174,7 @@ std::vector<Hit> along_route(geo::Database& db, const Layer& layer, const Route&
     check_distance(buffer_km, "buffer_km");
     if (buffer_km > 500) throw input_error("buffer_km: expected at most 500");
     std::vector<Hit> hits;
-    for_each_point(db, layer, query, bbox_condition(layer, route.line.segment_boxes(buffer_km)),
+    for_each_point(db, layer, query, route.line.segment_boxes(buffer_km),
                    [&](std::int64_t fid, geo::LonLat position) {
                        const auto at = route.line.locate(position);
                        if (at.distance_km <= buffer_km) hits.push_back({fid, at.distance_km, at.along_km});
@@ -226,6 +260,58 @@ Coverage coverage(geo::Database& db, double radius_km, const FeatureQuery& query
     return result;
 }
 
+namespace {
+
+/// The bases with the days they were open, to find the nearest base open on an incident's day.
+class OpenBases {
+public:
+    explicit OpenBases(geo::Database& db) {
+        auto stmt = db.prepare("SELECT id FROM bases ORDER BY fid");
+        while (stmt.step()) m_bases.push_back(find_base(db, std::string(stmt.column_text(0))));
+    }
+
+    /// The base open on the day of `occurred_at` (opened <= day <= closed, an empty date leaving
+    /// that side open) nearest to `at` (geodesic; ties to the first base), or nullptr.
+    const Base* nearest(geo::LonLat at, std::string_view occurred_at) const {
+        const std::string_view day = occurred_at.substr(0, 10);
+        // Great-circle distances (unit sphere) rank the bases cheaply; they are within 0.6 % of the
+        // geodesic ones, so only the bases within 2 % of the closest are measured geodesically.
+        m_rough.clear();
+        double closest = std::numeric_limits<double>::infinity();
+        for (const Base& b : m_bases) {
+            const bool open = (b.opened.empty() || b.opened <= day) && (b.closed.empty() || day <= b.closed);
+            const double d = open ? great_circle(at, b.position) : std::numeric_limits<double>::infinity();
+            m_rough.push_back(d);
+            closest = std::min(closest, d);
+        }
+        const Base* best = nullptr;
+        double best_km = 0;
+        for (std::size_t i = 0; i < m_bases.size(); ++i) {
+            if (!(m_rough[i] <= closest * 1.02 + 1e-12)) continue;
+            const double km = geo::geodesic_distance_km(at, m_bases[i].position);
+            if (!best || km < best_km) {
+                best = &m_bases[i];
+                best_km = km;
+            }
+        }
+        return best;
+    }
+
+private:
+    static double great_circle(geo::LonLat a, geo::LonLat b) {
+        constexpr double degree = std::numbers::pi / 180;
+        const double s_lat = std::sin((b.lat - a.lat) * degree / 2);
+        const double s_lon = std::sin((b.lon - a.lon) * degree / 2);
+        const double h = s_lat * s_lat + std::cos(a.lat * degree) * std::cos(b.lat * degree) * s_lon * s_lon;
+        return 2 * std::asin(std::sqrt(std::min(1.0, h)));
+    }
+
+    std::vector<Base> m_bases;
+    mutable std::vector<double> m_rough;
+};
+
+} // namespace
+
 CountTable count_incidents(geo::Database& db, const std::vector<std::string>& group_by, const FeatureQuery& query) {
     static const std::map<std::string, std::vector<std::pair<std::string, std::string>>> groups = {
         {"region", {{"region_id", "t.region_id"}, {"region_name", "(SELECT name FROM regions WHERE id = t.region_id)"}}},
@@ -234,36 +320,76 @@ CountTable count_incidents(geo::Database& db, const std::vector<std::string>& gr
         {"target", {{"target", "t.target"}}},
         {"year", {{"year", "substr(t.occurred_at, 1, 4)"}}},
         {"month", {{"month", "substr(t.occurred_at, 1, 7)"}}},
+        {"base", {{"base_id", ""}, {"base_name", ""}}},  // computed here, not in SQL
     };
     CountTable table;
-    std::string select, keys;
+    // select/keys: per row; grouped/outer/outer_keys: the names looked up once per group, outside.
+    std::string select, keys, grouped, outer, outer_keys;
     std::vector<std::string> seen;
     for (const auto& g : group_by) {
         const auto found = groups.find(g);
         if (found == groups.end() || std::find(seen.begin(), seen.end(), g) != seen.end()) {
             throw input_error("group_by: '" + g + "' is unknown or repeated (any of: region, cercle, type, target, "
-                              "year, month)");
+                              "year, month, base)");
         }
         seen.push_back(g);
         for (std::size_t i = 0; i < found->second.size(); ++i) {
             const auto& [name, expression] = found->second[i];
             table.columns.push_back(name);
+            if (g == "base") continue;
             select += expression + ", ";
-            if (i == 0) keys += (keys.empty() ? "" : ", ") + expression;
+            const std::string key = "g." + found->second[0].first;
+            if (i == 0) {
+                keys += (keys.empty() ? "" : ", ") + expression;
+                grouped += expression + " AS " + name + ", ";
+                outer += key + ", ";
+                outer_keys += (outer_keys.empty() ? "" : ", ") + key;
+            } else {
+                std::string by_key = expression;
+                const std::string& first = found->second[0].second;
+                by_key.replace(by_key.find(first), first.size(), key);
+                outer += by_key + ", ";
+            }
         }
     }
     table.columns.push_back("count");
     const auto& incidents = find_layer("incidents");
     std::vector<SqlValue> params;
-    std::string sql = "SELECT " + select + "count(*) FROM incidents t WHERE 1=1" +
-                      filter_sql(incidents, query.filter, params) + query.where.sql;
-    if (!keys.empty()) sql += " GROUP BY " + keys + " ORDER BY " + keys;
+    const std::string where = " FROM incidents t WHERE 1=1" + filter_sql(incidents, query.filter, params) + query.where.sql;
     params.insert(params.end(), query.where.params.begin(), query.where.params.end());
-    auto stmt = db.prepare(sql);
+    auto text = [](const geo::Statement& stmt, int i) { return stmt.is_null(i) ? std::string() : std::string(stmt.column_text(i)); };
+    const auto base_at = std::find(seen.begin(), seen.end(), "base");
+    if (base_at == seen.end()) {
+        std::string sql = "SELECT " + outer + "g.n FROM (SELECT " + grouped + "count(*) AS n" + where +
+                          (keys.empty() ? "" : " GROUP BY " + keys) + ") g";
+        if (!keys.empty()) sql += " ORDER BY " + outer_keys;
+        auto stmt = db.prepare(sql);
+        bind_all(stmt, params);
+        while (stmt.step()) {
+            auto& row = table.rows.emplace_back();
+            for (int i = 0; i < stmt.column_count(); ++i) row.push_back(text(stmt, i));
+        }
+        return table;
+    }
+    // By nearest open base: every incident is placed in C++, the other keys come from SQL.
+    const OpenBases bases(db);
+    const auto key_columns = static_cast<int>(table.columns.size()) - 3;  // without base_id, base_name, count
+    const auto base_column = static_cast<std::ptrdiff_t>(
+        std::find(table.columns.begin(), table.columns.end(), "base_id") - table.columns.begin());
+    auto stmt = db.prepare("SELECT " + select + "t.occurred_at, t.geom" + where + " AND t.geom IS NOT NULL");
     bind_all(stmt, params);
+    std::map<std::vector<std::string>, std::int64_t> counts;
+    std::vector<std::string> key;
     while (stmt.step()) {
-        auto& row = table.rows.emplace_back();
-        for (int i = 0; i < stmt.column_count(); ++i) row.emplace_back(stmt.is_null(i) ? "" : stmt.column_text(i));
+        key.clear();
+        for (int i = 0; i < key_columns; ++i) key.push_back(text(stmt, i));
+        const Base* base = bases.nearest(point_from_blob(stmt.column_blob(key_columns + 1)), stmt.column_text(key_columns));
+        key.insert(key.begin() + base_column, {base ? base->id : "", base ? base->name : ""});
+        ++counts[key];
+    }
+    for (auto& [k, count] : counts) {
+        auto& row = table.rows.emplace_back(k);
+        row.push_back(std::to_string(count));
     }
     return table;
 }

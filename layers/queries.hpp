@@ -37,7 +37,10 @@ struct Base {
 Base find_base(geo::Database& db, const std::string& id_or_name);
 
 /// Features of a point layer (bases, incidents) within `radius_km` of `centre` and matching
-/// `query` (limit and offset ignored), nearest first, ties by fid. Throws sitmap::input_error
+/// `query` (limit and offset ignored), nearest first, ties by fid. The set is exact (geodesic
+/// distance of the stored position); without attribute conditions the distances of points farther
+/// than a few centimetres from the circle are measured from their R*Tree (float32) position, so
+/// they are within 0.2 m of the exact figure and near-ties may come in either order. Throws sitmap::input_error
 /// for a layer that is not made of points or a radius outside (0, 20000].
 std::vector<Hit> within_radius(geo::Database& db, const Layer& layer, geo::LonLat centre, double radius_km,
                                const FeatureQuery& query);
@@ -105,8 +108,9 @@ struct Coverage {
 };
 Coverage coverage(geo::Database& db, double radius_km, const FeatureQuery& query);
 
-/// Incident counts grouped by any of: region, cercle, type, target, year, month ("YYYY-MM").
-/// Rows are ordered by their keys; keys of region and cercle come with the unit's name.
+/// Incident counts grouped by any of: region, cercle, type, target, year, month ("YYYY-MM"),
+/// base (the nearest base, geodesic, open on the incident's day; empty when none was open).
+/// Rows are ordered by their keys; keys of region, cercle and base come with the name.
 struct CountTable {
     std::vector<std::string> columns;  ///< the key columns, then "count"
     std::vector<std::vector<std::string>> rows;  ///< as text, count last

@@ -8,7 +8,7 @@
 namespace sitmap::layers {
 
 /// The schema version this build writes; older databases are migrated on open for writing.
-constexpr int schema_version = 3;
+constexpr int schema_version = 5;
 
 /// Opens a sitmap database. For Mode::create and read_write the schema is created or migrated
 /// in one transaction; for read_only it must already be a sitmap database of a version this build

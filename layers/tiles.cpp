@@ -3,11 +3,12 @@
 #include "geo/error.hpp"
 #include "geo/geos.hpp"
 #include "geo/mvt.hpp"
+#include "layers/features.hpp"
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
-#include <map>
 
 namespace sitmap::layers {
 
@@ -126,14 +127,17 @@ geo::Geometry to_tile_grid(geo::Geometry geometry, const geo::TileTransform& tra
     }
 }
 
-/// Runs the layer's query over a lon/lat box (through its R*Tree) with the filter's attributes.
+/// Runs `select` (on alias `t`) over the features whose R*Tree box meets a lon/lat box and which
+/// match the filter's attributes. The R*Tree drives and each row is reached by its rowid.
 geo::Statement query_box(geo::Database& db, const Layer& layer, const geo::BBox& box, const Filter& filter,
                          const std::string& select) {
-    Filter box_filter = filter;
-    box_filter.bbox = std::array<double, 4>{box.min_x, box.min_y, box.max_x, box.max_y};
-    std::vector<SqlValue> params;
-    const std::string where = filter_sql(layer, box_filter, params);
-    auto stmt = db.prepare(select + " FROM " + layer.name + " t WHERE 1=1" + where + " ORDER BY t.fid");
+    Filter attributes = filter;
+    attributes.bbox.reset();  // the tile is the box
+    std::vector<SqlValue> params{box.max_x, box.min_x, box.max_y, box.min_y};
+    const std::string where = filter_sql(layer, attributes, params);
+    auto stmt = db.prepare(select + " FROM idx_" + layer.name + "_geom r CROSS JOIN " + layer.name +
+                           " t ON t.fid = r.pkid WHERE r.xmin <= ? AND r.xmax >= ? AND r.ymin <= ? AND r.ymax >= ?"
+                           " AND t.geom IS NOT NULL" + where);
     bind_all(stmt, params);
     return stmt;
 }
@@ -142,7 +146,7 @@ geo::Statement query_box(geo::Database& db, const Layer& layer, const geo::BBox&
 void add_features(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::TileId& tile, const Layer& layer,
                   const Filter& filter, const TileOptions& options) {
     const bool points = layer.geometry == GeometryKind::point;
-    const std::string select = select_columns(layer) + (points ? ", ST_X(t.geom), ST_Y(t.geom)" : ", AsBinary(t.geom)");
+    const std::string select = select_columns(layer) + (points ? ", t.geom" : ", AsBinary(t.geom)");
     auto stmt = query_box(db, layer, geo::tile_bounds_lonlat(tile, options.buffer, options.extent), filter, select);
 
     const geo::TileTransform transform(tile, options.extent);
@@ -153,94 +157,132 @@ void add_features(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::Til
     const GeomType type = points ? GeomType::Point
                                  : layer.geometry == GeometryKind::line ? GeomType::LineString : GeomType::Polygon;
     while (stmt.step()) {
-        auto feature = out.feature(static_cast<std::uint64_t>(stmt.column_int64(0)), type);
         if (points) {
             // The R*Tree holds float32 boxes rounded outwards: keep exactly the points in the box.
-            const geo::Mercator m =
-                geo::lonlat_to_mercator(stmt.column_double(geometry_column), stmt.column_double(geometry_column + 1));
+            const geo::LonLat p = point_from_blob(stmt.column_blob(geometry_column));
+            const geo::Mercator m = geo::lonlat_to_mercator(p.lon, p.lat);
             const double x = transform.tile_x(m.x);
             const double y = transform.tile_y(m.y);
             if (x < low || x > high || y < low || y > high) continue;
+            auto feature = out.feature(static_cast<std::uint64_t>(stmt.column_int64(0)), type);
             feature.point(transform.from_mercator(m.x, m.y));
-        } else {
-            auto geometry = to_tile_grid(geo::Geometry::from_wkb(stmt.column_blob(geometry_column)), transform, low, high);
-            if (geometry.empty()) continue;
-            add_geometry(feature, geometry.get(), scratch);
+            add_properties(feature, layer, stmt);
+            feature.commit();
+            continue;
         }
+        auto geometry = to_tile_grid(geo::Geometry::from_wkb(stmt.column_blob(geometry_column)), transform, low, high);
+        if (geometry.empty()) continue;
+        auto feature = out.feature(static_cast<std::uint64_t>(stmt.column_int64(0)), type);
+        add_geometry(feature, geometry.get(), scratch);
         add_properties(feature, layer, stmt);
         feature.commit();
     }
 }
 
+/// One cluster cell: its members' count, position sum, and count per type (by index in the
+/// layer's allowed types).
 struct Cell {
     double sum_x = 0;
     double sum_y = 0;
     std::int64_t count = 0;
     std::int64_t first_fid = 0;
-    std::map<std::string, std::int64_t, std::less<>> by_type;
+    std::vector<std::int64_t> by_type;
 };
+
+/// Below this zoom, clustered tiles scan the covering index instead of querying the R*Tree.
+constexpr int cluster_scan_below_zoom = 7;
 
 /// Incidents grouped by cells of the zoom's global grid (see build_tile).
 void add_clusters(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::TileId& tile, const Layer& layer,
                   const Filter& filter, const TileOptions& options) {
     const double cell = options.cluster_cell;
-    // Read whole cells: the tile plus one cell on each side.
-    auto stmt = query_box(db, layer, geo::tile_bounds_lonlat(tile, cell, options.extent), filter,
-                          "SELECT t.fid, t.type, ST_X(t.geom), ST_Y(t.geom)");
+    // Read whole cells: the tile plus one cell on each side. A low-zoom tile holds a large share of
+    // all incidents: one pass over the covering index incidents_points (fid, type, position, the
+    // filtered attributes) then costs less than reaching each row through the R*Tree.
+    const geo::BBox box = geo::tile_bounds_lonlat(tile, cell, options.extent);
+    auto stmt = [&] {
+        if (tile.z >= cluster_scan_below_zoom) return query_box(db, layer, box, filter, "SELECT t.fid, t.type, t.geom");
+        Filter attributes = filter;
+        attributes.bbox.reset();
+        std::vector<SqlValue> params;
+        auto scan = db.prepare("SELECT t.fid, t.type, t.geom FROM " + layer.name +
+                               " t INDEXED BY incidents_points WHERE t.geom IS NOT NULL" +
+                               filter_sql(layer, attributes, params));
+        bind_all(scan, params);
+        return scan;
+    }();
     const geo::TileTransform transform(tile, options.extent);
     const auto cells_per_side = static_cast<std::int64_t>(options.extent / options.cluster_cell);
-    std::map<std::pair<std::int64_t, std::int64_t>, Cell> cells;  // (row, column) in the tile, -1 .. cells_per_side
+    const auto side = cells_per_side + 2;  // rows and columns -1 .. cells_per_side
+    const std::vector<std::string>& types = layer.column("type")->allowed;
+    std::vector<Cell> cells(static_cast<std::size_t>(side * side));
+    std::size_t last_type = 0;  // rows often repeat the type of the one before
     while (stmt.step()) {
-        const geo::Mercator m = geo::lonlat_to_mercator(stmt.column_double(2), stmt.column_double(3));
+        const geo::LonLat p = point_from_blob(stmt.column_blob(2));
+        if (!box.contains(p.lon, p.lat)) continue;
+        const geo::Mercator m = geo::lonlat_to_mercator(p.lon, p.lat);
         const double x = transform.tile_x(m.x);
         const double y = transform.tile_y(m.y);
         const auto column = static_cast<std::int64_t>(std::floor(x / cell));
         const auto row = static_cast<std::int64_t>(std::floor(y / cell));
         if (column < -1 || column > cells_per_side || row < -1 || row > cells_per_side) continue;
-        Cell& c = cells[{row, column}];
-        if (c.count == 0) c.first_fid = stmt.column_int64(0);
+        Cell& c = cells[static_cast<std::size_t>((row + 1) * side + column + 1)];
+        if (c.count == 0) {
+            c.first_fid = stmt.column_int64(0);
+            c.by_type.assign(types.size(), 0);
+        }
         c.sum_x += x;
         c.sum_y += y;
         ++c.count;
         const std::string_view type = stmt.column_text(1);
-        auto it = c.by_type.find(type);
-        if (it == c.by_type.end()) it = c.by_type.emplace(std::string(type), 0).first;
-        ++it->second;
+        if (types[last_type] != type) {
+            last_type = static_cast<std::size_t>(std::find(types.begin(), types.end(), type) - types.begin());
+            if (last_type == types.size()) throw internal_error("incidents: unknown type '" + std::string(type) + "'");
+        }
+        ++c.by_type[last_type];
     }
 
     const double low = -static_cast<double>(options.buffer);
     const double high = static_cast<double>(options.extent + options.buffer);
     std::vector<std::int64_t> singles;
     std::string key;
-    for (const auto& [position, c] : cells) {
-        const double x = c.sum_x / static_cast<double>(c.count);
-        const double y = c.sum_y / static_cast<double>(c.count);
-        if (x < low || x > high || y < low || y > high) continue;
-        if (c.count == 1) {
-            singles.push_back(c.first_fid);
-            continue;
+    for (std::int64_t row = -1; row <= cells_per_side; ++row) {
+        for (std::int64_t column = -1; column <= cells_per_side; ++column) {
+            const Cell& c = cells[static_cast<std::size_t>((row + 1) * side + column + 1)];
+            if (c.count == 0) continue;
+            const double x = c.sum_x / static_cast<double>(c.count);
+            const double y = c.sum_y / static_cast<double>(c.count);
+            if (x < low || x > high || y < low || y > high) continue;
+            if (c.count == 1) {
+                singles.push_back(c.first_fid);
+                continue;
+            }
+            const auto global_row = static_cast<std::uint64_t>(row + static_cast<std::int64_t>(tile.y) * cells_per_side);
+            const auto global_column =
+                static_cast<std::uint64_t>(column + static_cast<std::int64_t>(tile.x) * cells_per_side);
+            auto feature = out.feature(cluster_id_base + (global_row << 24U) + global_column, GeomType::Point);
+            feature.point({static_cast<std::int32_t>(std::lround(x)), static_cast<std::int32_t>(std::lround(y))});
+            feature.property("cluster", true).property("point_count", c.count);
+            for (std::size_t t = 0; t < types.size(); ++t) {
+                if (c.by_type[t] == 0) continue;
+                key = "count_" + types[t];
+                feature.property(key, c.by_type[t]);
+            }
+            feature.commit();
         }
-        const auto global_row = static_cast<std::uint64_t>(position.first + tile.y * cells_per_side);
-        const auto global_column = static_cast<std::uint64_t>(position.second + tile.x * cells_per_side);
-        auto feature = out.feature(cluster_id_base + (global_row << 24U) + global_column, GeomType::Point);
-        feature.point({static_cast<std::int32_t>(std::lround(x)), static_cast<std::int32_t>(std::lround(y))});
-        feature.property("cluster", true).property("point_count", c.count);
-        for (const auto& [type, count] : c.by_type) {
-            key = "count_" + type;
-            feature.property(key, count);
-        }
-        feature.commit();
     }
     if (singles.empty()) return;
     // A cell of one incident shows the incident itself, with its properties.
-    auto one = db.prepare(select_columns(layer) + ", ST_X(t.geom), ST_Y(t.geom) FROM " + layer.name + " t WHERE t.fid = ?");
+    std::sort(singles.begin(), singles.end());
+    auto one = db.prepare(select_columns(layer) + ", t.geom FROM " + layer.name + " t WHERE t.fid = ?");
     const int geometry_column = 2 + static_cast<int>(layer.columns.size());
     for (const std::int64_t fid : singles) {
         one.reset();
         one.bind(1, fid);
         if (!one.step()) continue;
         auto feature = out.feature(static_cast<std::uint64_t>(fid), GeomType::Point);
-        feature.point(transform.from_lonlat(one.column_double(geometry_column), one.column_double(geometry_column + 1)));
+        const geo::LonLat p = point_from_blob(one.column_blob(geometry_column));
+        feature.point(transform.from_lonlat(p.lon, p.lat));
         add_properties(feature, layer, one);
         feature.commit();
     }

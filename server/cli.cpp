@@ -5,6 +5,7 @@
 #include "layers/export.hpp"
 #include "layers/import.hpp"
 #include "layers/schema.hpp"
+#include "layers/tokens.hpp"
 #include "server/handlers.hpp"
 #include "server/listener.hpp"
 #include "server/query_cli.hpp"
@@ -129,6 +130,19 @@ int run_cli(int argc, char** argv) {
 
     const QueryCommand query_cmd = add_query_command(app);
 
+    auto* token_cmd = app.add_subcommand("token", "Create, list and revoke API tokens");
+    token_cmd->require_subcommand(1);
+    std::string token_name, token_role, token_id;
+    auto* token_create = token_cmd->add_subcommand("create", "Create a token; prints it once, alone on a line");
+    token_create->add_option("--db", db_path, "SpatiaLite file")->required();
+    token_create->add_option("--name", token_name, "Who holds it (\"JOC Gao\")")->required();
+    token_create->add_option("--role", token_role, "viewer, editor, verifier or admin")->required();
+    auto* token_list = token_cmd->add_subcommand("list", "List tokens: id, name, role, created, revoked");
+    token_list->add_option("--db", db_path, "SpatiaLite file")->required();
+    auto* token_revoke = token_cmd->add_subcommand("revoke", "Revoke a token");
+    token_revoke->add_option("--db", db_path, "SpatiaLite file")->required();
+    token_revoke->add_option("id", token_id, "The token's id (12 hex digits, from token list)")->required();
+
     std::string host = "127.0.0.1";
     unsigned short port = 8080;
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
@@ -152,10 +166,17 @@ int run_cli(int argc, char** argv) {
     std::vector<std::string> cors_origins;
     serve_cmd->add_option("--cors-origin", cors_origins,
                           "Origin whose web pages may read the API, like https://map.example.org (repeatable; none by default)");
+    std::string read_access = "public";
+    serve_cmd->add_option("--read-access", read_access, "public, or token: reading data needs a viewer token")
+        ->capture_default_str();
+    serve_cmd->add_option("--private-layer", config.private_layers,
+                          "A layer anonymous readers may not see (repeatable)");
     ServerOptions server_options;
     server_options.limits.max_requests = 256;
     serve_cmd->add_option("--max-requests", server_options.limits.max_requests,
                           "Requests in progress at once; more get 503 with Retry-After (0: no limit)")->capture_default_str();
+    serve_cmd->add_option("--max-streams", server_options.limits.max_streams,
+                          "Event streams (GET /events) open at once; more get 503 with Retry-After (0: no limit)")->capture_default_str();
     double read_timeout = 30;
     serve_cmd->add_option("--read-timeout", read_timeout, "Seconds allowed to receive a request, keep-alive idle time included")
         ->capture_default_str()->check(CLI::Range(0.1, 3600.0));
@@ -203,8 +224,33 @@ int run_cli(int argc, char** argv) {
             return 0;
         }
         if (query_cmd.command->parsed()) return query_cmd.run();
+        if (token_cmd->parsed()) {
+            if (!std::filesystem::exists(db_path)) throw input_error(db_path + " does not exist");
+            auto db = layers::open_database(db_path, geo::Database::Mode::read_write);
+            if (token_create->parsed()) {
+                const auto created = layers::create_token(db, token_name, layers::parse_role(token_role));
+                std::cerr << "token " << created.info.id << " for " << created.info.name << " ("
+                          << layers::role_name(created.info.role) << "); it is shown once, keep it now:\n";
+                std::printf("%s\n", created.token.c_str());
+            } else if (token_list->parsed()) {
+                std::printf("%-12s  %-9s  %-20s  %-20s  %s\n", "id", "role", "created", "revoked", "name");
+                for (const auto& t : layers::list_tokens(db)) {
+                    std::printf("%-12s  %-9s  %-20s  %-20s  %s\n", t.id.c_str(), std::string(layers::role_name(t.role)).c_str(),
+                                t.created_at.c_str(), t.revoked_at.value_or("-").c_str(), t.name.c_str());
+                }
+            } else {
+                layers::revoke_token(db, token_id);
+                std::printf("token %s revoked\n", token_id.c_str());
+            }
+            return 0;
+        }
         if (serve_cmd->parsed()) {
             config.database = db_path;
+            if (read_access != "public" && read_access != "token") {
+                throw input_error("--read-access: expected public or token, got '" + read_access + "'");
+            }
+            config.read_needs_token = read_access == "token";
+            for (const auto& name : config.private_layers) layers::find_layer(name);  // unknown: exit 2
             config.tile_cache_bytes = tile_cache_mb << 20U;
             config.web_root = web_root;
             config.node_modules = node_modules;

@@ -6,6 +6,7 @@
 
 #include "layers/features.hpp"
 #include "layers/schema.hpp"
+#include "server/auth.hpp"
 
 #include <memory>
 #include <optional>
@@ -55,6 +56,7 @@ struct ExportStream {
 void register_export_routes(Router& router, const ServerConfig& config) {
     router.get("/export/{layer}.geojson", [config](const RouteContext& ctx) -> Response {
         const auto& layer = layers::find_layer(ctx.param("layer"));
+        require_read(config, ctx, layer.name);
         layers::FeatureQuery query;
         query.filter = filter_from(ctx.query, true);  // bad parameters: 400 before anything is sent
         query.limit = -1;                              // SQLite: no limit

@@ -6,6 +6,7 @@
 #include "layers/queries.hpp"
 #include "layers/schema.hpp"
 #include "layers/values.hpp"
+#include "server/auth.hpp"
 #include "server/json_error.hpp"
 #include "server/ogc_api.hpp"
 #include "server/ogc_html.hpp"
@@ -77,6 +78,7 @@ std::string query_with(const Query& query, const std::vector<std::pair<std::stri
         out += (out.empty() ? "?" : "&") + url_encode(k) + "=" + url_encode(v);
     };
     for (const auto& [k, v] : query.items()) {
+        if (k == "access_token") continue;  // a link is copied and logged: never with a token in it
         if (std::none_of(replace.begin(), replace.end(), [&](const auto& r) { return r.first == k; })) add(k, v);
     }
     for (const auto& [k, v] : replace) add(k, v);
@@ -182,7 +184,7 @@ ItemsPlan plan_items(geo::Database& db, const layers::Layer& layer, const Query&
     }
     if (auto datetime = q.get("datetime")) apply_datetime(*datetime, layer, query);
     for (const auto& [key, value] : q.items()) {
-        const bool in_filter = layer.name == "incidents" && (key == "type" || key == "target");
+        const bool in_filter = layer.name == "incidents" && (key == "type" || key == "target" || key == "status");
         if ((layer.column(key) || key == "id") && !in_filter) query.where += property_condition(layer, key, value);
     }
     if (auto within = q.get("within")) query.where += layers::within_unit(db, layer, *within);
@@ -281,6 +283,7 @@ std::unique_ptr<layers::FeatureCursor> cursor_for(geo::Database& db, const layer
 
 Response items_response(const ServerConfig& config, const RouteContext& ctx) {
     const auto& layer = layers::find_layer(ctx.param("layer"));
+    require_read(config, ctx, layer.name);
     const std::string format = requested_format(ctx, {"json", "geojson", "html"});
     auto& db = connection(config);
     const ItemsPlan plan = plan_items(db, layer, ctx.query);
@@ -360,6 +363,7 @@ Response items_response(const ServerConfig& config, const RouteContext& ctx) {
 
 Response item_response(const ServerConfig& config, const RouteContext& ctx) {
     const auto& layer = layers::find_layer(ctx.param("layer"));
+    require_read(config, ctx, layer.name);
     check_parameters(ctx.query, {"f", "nearest_base"});
     const std::string format = requested_format(ctx, {"json", "geojson", "html"});
     auto& db = connection(config);
@@ -426,8 +430,10 @@ void register_feature_routes(Router& router, const ServerConfig& config) {
     });
     router.get("/collections", [config](const RouteContext& ctx) -> Response {
         const std::string base = base_url(config, ctx.request);
+        const auto principal = require_read(config, ctx);
         json collections = json::array();
         for (const auto& layer : layers::all_layers()) {
+            if (!can_read(config, principal, layer.name)) continue;
             collections.push_back(collection_json(connection(config), base, layer));
         }
         return document(ctx, "Collections",
@@ -436,10 +442,12 @@ void register_feature_routes(Router& router, const ServerConfig& config) {
     });
     router.get("/collections/{layer}", [config](const RouteContext& ctx) -> Response {
         const auto& layer = layers::find_layer(ctx.param("layer"));
+        require_read(config, ctx, layer.name);
         return document(ctx, layer.title, collection_json(connection(config), base_url(config, ctx.request), layer));
     });
     router.get("/collections/{layer}/queryables", [config](const RouteContext& ctx) -> Response {
         const auto& layer = layers::find_layer(ctx.param("layer"));
+        require_read(config, ctx, layer.name);
         return document(ctx, layer.title + " queryables", queryables_json(base_url(config, ctx.request), layer),
                         "application/schema+json");
     });

@@ -1,15 +1,18 @@
 #include "server/handlers.hpp"
 
 #include "layers/schema.hpp"
+#include "server/events.hpp"
 #include "server/json_error.hpp"
 #include "server/metrics.hpp"
 #include "server/static_files.hpp"
+#include "server/write_routes.hpp"
 
 #include <memory>
 
 namespace sitmap::server {
 
 void register_routes(Router& router, const ServerConfig& config) {
+    register_write_routes(router, config);  // first: its writable connection migrates an older database
     connection(config);  // fail at start, not at the first request, when the database is not there
 
     router.get("/healthz", [config](const RouteContext&) -> Response {
@@ -20,6 +23,7 @@ void register_routes(Router& router, const ServerConfig& config) {
     register_tile_routes(router, config);
     register_feature_routes(router, config);
     register_export_routes(router, config);
+    register_event_routes(router, config);
 
     auto files = std::make_shared<StaticFiles>(config.web_root);
     const auto maplibre = config.node_modules / "maplibre-gl" / "dist";

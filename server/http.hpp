@@ -7,6 +7,7 @@
 
 #include <boost/beast/http.hpp>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,13 @@ using ChunkProducer = std::function<bool(std::string& chunk)>;
 struct StreamedResponse {
     http::response<http::empty_body> header;
     ChunkProducer next_chunk;
+    /// Zero for an ordinary body. Non-zero makes this a long-lived stream (Server-Sent Events):
+    /// an empty chunk with `true` then means "nothing now", and the session waits this long on a
+    /// timer, holding no thread, before asking again. Such a stream counts against
+    /// SessionLimits::max_streams instead of max_requests, the write timeout covers its writes
+    /// but not its waits, and it ends (without the final chunk) when the client goes away, or
+    /// (with it) when the server shuts down. HTTP/1.0 cannot carry it: the handler must refuse.
+    std::chrono::milliseconds poll_interval{0};
 };
 
 /// What a handler returns.

@@ -30,6 +30,17 @@ StringResponse error_response(std::exception_ptr error, std::string_view what_fo
         } catch (const input_error& e) {
             spdlog::debug("{}: bad request: {}", what_for, e.what());
             return json_error(http::status::bad_request, "bad_request", e.what());
+        } catch (const unauthorized_error& e) {
+            spdlog::debug("{}: unauthorized: {}", what_for, e.what());
+            auto response = json_error(http::status::unauthorized, "unauthorized", e.what());
+            response.set(http::field::www_authenticate, "Bearer");
+            return response;
+        } catch (const forbidden_error& e) {
+            spdlog::debug("{}: forbidden: {}", what_for, e.what());
+            return json_error(http::status::forbidden, "forbidden", e.what());
+        } catch (const conflict_error& e) {
+            spdlog::debug("{}: conflict: {}", what_for, e.what());
+            return json_error(http::status::conflict, "conflict", e.what());
         } catch (const not_found_error& e) {
             spdlog::debug("{}: not found: {}", what_for, e.what());
             return json_error(http::status::not_found, "not_found", e.what());

@@ -199,7 +199,8 @@ std::string render()
     return out;
 }
 
-void record_request(std::string_view method, std::string_view route, unsigned status, double seconds)
+void record_request(std::string_view method, std::string_view route, unsigned status, double seconds,
+                    double database_seconds)
 {
     const std::string method_label = http::string_to_verb(beast::string_view{method.data(), method.size()}) == http::verb::unknown ? "OTHER" : std::string(method);
     counter("sitmap_http_requests_total",
@@ -209,6 +210,9 @@ void record_request(std::string_view method, std::string_view route, unsigned st
     histogram("sitmap_http_request_duration_seconds", {{"route", std::string(route)}},
               "Time from a whole request read to its response written, by route pattern")
         .observe(seconds);
+    histogram("sitmap_http_request_database_seconds", {{"route", std::string(route)}},
+              "Time spent in SQLite (statement steps) answering a request, by route pattern")
+        .observe(database_seconds);
 }
 
 void register_route(Router& router)

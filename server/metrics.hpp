@@ -79,10 +79,12 @@ Histogram& histogram(std::string_view name, const Labels& labels = {}, std::stri
 /// histogram: cumulative _bucket lines ending with le="+Inf", then _sum and _count).
 std::string render();
 
-/// Records one answered request: sitmap_http_requests_total{method,route,status} and
-/// sitmap_http_request_duration_seconds{route}. `route` is the route pattern that answered,
+/// Records one answered request: sitmap_http_requests_total{method,route,status},
+/// sitmap_http_request_duration_seconds{route} and, of that time, the seconds spent in SQLite
+/// in sitmap_http_request_database_seconds{route}. `route` is the route pattern that answered,
 /// never the path; an unknown method is counted as "OTHER".
-void record_request(std::string_view method, std::string_view route, unsigned status, double seconds);
+void record_request(std::string_view method, std::string_view route, unsigned status, double seconds,
+                    double database_seconds = 0);
 
 /// Registers GET /metrics on `router`.
 void register_route(Router& router);

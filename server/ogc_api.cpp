@@ -102,7 +102,29 @@ json response(const char* description, const char* type) {
 
 json errors() {
     return {{"400", response("Bad request: {\"error\", \"message\"}", "application/json")},
+            {"401", response("A token is needed (missing, unknown or revoked): WWW-Authenticate: Bearer", "application/json")},
+            {"403", response("The token's role does not allow this", "application/json")},
             {"404", response("Not found: {\"error\", \"message\"}", "application/json")}};
+}
+
+/// A write operation of OGC API - Features Part 4 (editor role).
+json write_operation(const std::string& summary, json parameters, const char* status, const char* body_type) {
+    json responses = errors();
+    responses[status] = std::string(status) == "204" ? json{{"description", "Deleted"}}
+                                                     : response("The feature as stored", "application/geo+json");
+    if (std::string(status) == "201") responses["409"] = response("A feature with this id exists", "application/json");
+    responses["405"] = response("Regions and cercles are imported, not written", "application/json");
+    json op = {{"summary", summary},
+               {"parameters", std::move(parameters)},
+               {"responses", responses},
+               {"security", {{{"bearer", json::array()}}, {{"access_token", json::array()}}}}};
+    if (body_type) {
+        responses["415"] = response("Wrong Content-Type", "application/json");
+        op["responses"] = responses;
+        op["requestBody"] = {{"required", true},
+                             {"content", {{body_type, {{"schema", {{"$ref", "https://geojson.org/schema/Feature.json"}}}}}}}};
+    }
+    return op;
 }
 
 json operation(const std::string& summary, json parameters, const char* type = "application/json") {
@@ -182,7 +204,9 @@ json openapi_document(const std::string& base) {
     }
     const json window = json::array({ref("from"), ref("to"), parameter("type", "Incident types, comma-separated",
                                                                        {{"type", "string"}}),
-                                     parameter("target", "Incident targets, comma-separated", {{"type", "string"}})});
+                                     parameter("target", "Incident targets, comma-separated", {{"type", "string"}}),
+                                     parameter("status", "Incident statuses, comma-separated: reported, verified, rejected",
+                                               {{"type", "string"}})});
     json profile = window;
     profile.push_back(parameter("routeId", "A route", {{"type", "string"}}, "path"));
     profile.push_back(parameter("segment_km", "Length of each stretch (default 10)",
@@ -203,7 +227,7 @@ json openapi_document(const std::string& base) {
         operation("Incidents per cercle within radius_km of a base open that day, and beyond; uncovered as GeoJSON",
                   coverage);
     json stats = window;
-    stats.push_back(parameter("group_by", "region, cercle, type, target, year, month (comma-separated)",
+    stats.push_back(parameter("group_by", "region, cercle, type, target, year, month, base (nearest open base) (comma-separated)",
                               {{"type", "string"}}));
     stats.push_back(ref("within"));
     stats.push_back(ref("filter"));
@@ -219,12 +243,60 @@ json openapi_document(const std::string& base) {
     paths["/tiles/{z}/{x}/{y}.mvt"] = operation("A vector tile of every layer", window,
                                                 "application/vnd.mapbox-vector-tile");
     paths["/healthz"] = operation("Health", json::array());
+    const json layer_param = parameter("layer", "regions, cercles, routes, bases or incidents", {{"type", "string"}}, "path");
+    json tile = window;
+    tile.push_back(parameter("cluster", "false: every incident its own feature (default true: clusters below zoom 9)",
+                             {{"type", "boolean"}, {"default", true}}));
+    tile.push_back(layer_param);
+    paths["/tiles/{layer}/{z}/{x}/{y}.mvt"] = operation("A vector tile of one layer", tile, "application/vnd.mapbox-vector-tile");
+    paths["/tiles/{layer}.json"] = operation("TileJSON of one layer", json::array({layer_param}));
+    json export_params = window;
+    export_params.push_back(ref("bbox"));
+    export_params.push_back(layer_param);
+    paths["/export/{layer}.geojson"] = operation("A whole layer as one GeoJSON file (streamed)", export_params,
+                                                 "application/geo+json");
+    paths["/metrics"] = operation("Prometheus metrics", json::array(), "text/plain");
+    const json collection = json::array({ref("collectionId")});
+    const json item = json::array({ref("collectionId"), ref("featureId")});
+    paths["/collections/{collectionId}/items"]["post"] = write_operation(
+        "Create a feature (incidents, bases, routes; editor role). Incidents start 'reported'. 201 with Location",
+        collection, "201", "application/geo+json");
+    paths["/collections/{collectionId}/items/{featureId}"]["put"] =
+        write_operation("Replace a feature (editor role)", item, "200", "application/geo+json");
+    paths["/collections/{collectionId}/items/{featureId}"]["patch"] = write_operation(
+        "Change a feature with an RFC 7396 merge patch of properties and geometry (editor role); an incident's "
+        "status only by a verifier who did not report it",
+        item, "200", "application/merge-patch+json");
+    paths["/collections/{collectionId}/items/{featureId}"]["delete"] =
+        write_operation("Delete a feature (editor role)", item, "204", nullptr);
+    json audit = operation("The audit log, newest first: who changed what, before and after (admin role)",
+                           json::array({parameter("layer", "Only this layer", {{"type", "string"}}),
+                                        parameter("feature_id", "Only this feature", {{"type", "string"}}),
+                                        parameter("limit", "Entries (default 100)",
+                                                  {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"default", 100}})}));
+    audit["get"]["security"] = {{{"bearer", json::array()}}};
+    paths["/audit"] = audit;
+    paths["/events"] = operation(
+        "Server-Sent Events: one 'change' event per committed change (id: seq; data: {seq, layer, action, id, "
+        "bbox}), ': keep-alive' every 15 s; resumes after the Last-Event-ID header or since",
+        json::array({parameter("since", "Resume after this change sequence number", {{"type", "integer"}, {"minimum", 0}}),
+                     parameter("Last-Event-ID", "Resume after this change (sent by EventSource)",
+                               {{"type", "integer"}, {"minimum", 0}}, "header")}),
+        "text/event-stream");
     return {{"openapi", "3.0.3"},
             {"info", {{"title", "sitmap"}, {"version", "0.1.0"},
                       {"description", "OGC API - Features and situational queries on SpatiaLite"}}},
             {"servers", {{{"url", base}}}},
             {"paths", paths},
-            {"components", {{"parameters", common_parameters()}}}};
+            // Reading is public unless the server runs with --read-access token or --private-layer.
+            {"security", {json::object(), {{"bearer", json::array()}}, {{"access_token", json::array()}}}},
+            {"components",
+             {{"parameters", common_parameters()},
+              {"securitySchemes",
+               {{"bearer", {{"type", "http"}, {"scheme", "bearer"}, {"description", "sm_<id>_<secret>, from `sitmap token create`"}}},
+                {"access_token",
+                 {{"type", "apiKey"}, {"in", "query"}, {"name", "access_token"},
+                  {"description", "The same token, for clients that cannot set headers (EventSource, tile URLs)"}}}}}}}};
 }
 
 json collection_json(geo::Database& db, const std::string& base, const layers::Layer& layer) {
@@ -291,6 +363,7 @@ std::vector<std::string> items_parameters(const layers::Layer& layer) {
 
 void check_parameters(const Query& query, const std::vector<std::string>& declared) {
     for (const auto& [key, value] : query.items()) {
+        if (key == "access_token") continue;  // authentication (auth.hpp), on every route
         if (std::find(declared.begin(), declared.end(), key) == declared.end()) {
             std::string list;
             for (const auto& d : declared) list += (list.empty() ? "" : ", ") + d;

@@ -46,7 +46,7 @@ std::vector<std::string> items_parameters(const layers::Layer& layer);
 void register_situational_routes(Router& router, const ServerConfig& config);
 
 /// Throws sitmap::input_error naming the unknown parameter and the declared ones when the
-/// query holds a parameter not in `declared`.
+/// query holds a parameter not in `declared` (access_token, read by auth.hpp, is always accepted).
 void check_parameters(const Query& query, const std::vector<std::string>& declared);
 
 } // namespace sitmap::server

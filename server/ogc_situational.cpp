@@ -4,6 +4,7 @@
 #include "geo/error.hpp"
 #include "layers/cql2.hpp"
 #include "layers/queries.hpp"
+#include "server/auth.hpp"
 #include "server/json_error.hpp"
 #include "server/ogc_html.hpp"
 
@@ -77,7 +78,9 @@ Response counts_response(const ServerConfig& config, const RouteContext& ctx, co
 
 void register_situational_routes(Router& router, const ServerConfig& config) {
     router.get("/routes/{id}/profile", [config](const RouteContext& ctx) -> Response {
-        check_parameters(ctx.query, {"segment_km", "buffer_km", "from", "to", "type", "target", "f"});
+        check_parameters(ctx.query, {"segment_km", "buffer_km", "from", "to", "type", "target", "status", "f"});
+        require_read(config, ctx, "routes");
+        require_read(config, ctx, "incidents");
         const std::string format = requested_format(ctx, {"json", "geojson", "html"});
         auto& db = connection(config);
         layers::FeatureQuery query;
@@ -112,7 +115,9 @@ void register_situational_routes(Router& router, const ServerConfig& config) {
 
     router.get("/stats/coverage", [config](const RouteContext& ctx) -> Response {
         check_parameters(ctx.query,
-                         {"radius_km", "from", "to", "type", "target", "within", "filter", "filter-lang", "limit", "f"});
+                         {"radius_km", "from", "to", "type", "target", "status", "within", "filter", "filter-lang", "limit", "f"});
+        require_read(config, ctx, "bases");
+        require_read(config, ctx, "incidents");
         const std::string format = requested_format(ctx, {"json", "html"});
         auto& db = connection(config);
         const auto result = layers::coverage(db, number_param(ctx.query, "radius_km", 50), incident_query(db, ctx.query));
@@ -158,7 +163,8 @@ void register_situational_routes(Router& router, const ServerConfig& config) {
     });
 
     router.get("/stats/incidents", [config](const RouteContext& ctx) -> Response {
-        check_parameters(ctx.query, {"group_by", "from", "to", "type", "target", "within", "filter", "filter-lang", "f"});
+        check_parameters(ctx.query, {"group_by", "from", "to", "type", "target", "status", "within", "filter", "filter-lang", "f"});
+        require_read(config, ctx, "incidents");
         std::vector<std::string> groups;
         for (const auto& value : ctx.query.get_all("group_by")) {
             std::istringstream in(value);
@@ -169,7 +175,8 @@ void register_situational_routes(Router& router, const ServerConfig& config) {
     });
 
     router.get("/stats/counts", [config](const RouteContext& ctx) -> Response {
-        check_parameters(ctx.query, {"by", "from", "to", "type", "target", "within", "filter", "filter-lang", "f"});
+        check_parameters(ctx.query, {"by", "from", "to", "type", "target", "status", "within", "filter", "filter-lang", "f"});
+        require_read(config, ctx, "incidents");
         const auto by = ctx.query.get("by");
         if (!by || (*by != "cercle" && *by != "region")) throw input_error("by: expected cercle or region");
         return counts_response(config, ctx, {*by});

@@ -111,7 +111,7 @@ QueryCommand add_query_command(CLI::App& app) {
     }
     auto* stats = query->add_subcommand("stats", "Incident counts as CSV");
     add_window(stats, o);
-    stats->add_option("--group-by", o.group_by, "region, cercle, type, target, year, month (comma-separated)");
+    stats->add_option("--group-by", o.group_by, "region, cercle, type, target, year, month, base (nearest open base) (comma-separated)");
     stats->add_option("--repeat", o.repeat, "Run N times; the median time goes to stderr")->check(CLI::Range(1, 100000));
 
     auto run = [options, near, along, stats]() -> int {

@@ -30,7 +30,7 @@ long long parse_integer(const std::string& text, const char* what) {
 layers::Filter filter_from(const Query& query, bool with_bbox) {
     return layers::parse_filter(with_bbox ? query.get("bbox").value_or("") : "", query.get("from").value_or(""),
                                 query.get("to").value_or(""), query.get("type").value_or(""),
-                                query.get("target").value_or(""));
+                                query.get("target").value_or(""), query.get("status").value_or(""));
 }
 
 std::string base_url(const ServerConfig& config, const Request& request) {

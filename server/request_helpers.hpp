@@ -23,6 +23,11 @@ struct ServerConfig {
     std::string public_url;               ///< base of absolute URLs ("http://127.0.0.1:8080"); from Host when empty
     std::size_t tile_cache_bytes = std::size_t{256} << 20U;  ///< tile cache budget (0: no cache)
     std::uint32_t tile_buffer = 64;       ///< tile units (of 4096) kept around each tile
+    /// Reading needs a viewer token (`--read-access token`); static files, /healthz and the
+    /// landing page stay public.
+    bool read_needs_token = false;
+    /// Layers anonymous readers may not see (`--private-layer`).
+    std::vector<std::string> private_layers;
 };
 
 /// This thread's read-only connection to the database (SQLite connections are not shared
@@ -32,7 +37,7 @@ geo::Database& connection(const ServerConfig& config);
 /// A whole number from a request parameter; throws sitmap::input_error naming `what`.
 long long parse_integer(const std::string& text, const char* what);
 
-/// bbox (when `with_bbox`), from, to, type and target from the query.
+/// bbox (when `with_bbox`), from, to, type, target and status from the query.
 layers::Filter filter_from(const Query& query, bool with_bbox);
 
 /// The base of absolute URLs: the configured public URL, or http://{Host}.

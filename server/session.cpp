@@ -1,5 +1,6 @@
 #include "server/session.hpp"
 
+#include "geo/sqlite.hpp"
 #include "server/json_error.hpp"
 #include "server/metrics.hpp"
 
@@ -54,15 +55,25 @@ std::size_t SessionRegistry::size() const
     return m_sessions.size();
 }
 
-bool SessionRegistry::begin_request(std::size_t max) noexcept
+namespace {
+
+// Takes one of `max` places (0: no limit) without a lock; false when none is left.
+bool take_place(std::atomic<std::size_t>& taken, std::size_t max) noexcept
 {
-    auto current = m_requests.load();
+    auto current = taken.load();
     do {
         if (max != 0 && current >= max) {
             return false;
         }
-    } while (!m_requests.compare_exchange_weak(current, current + 1));
+    } while (!taken.compare_exchange_weak(current, current + 1));
     return true;
+}
+
+} // namespace
+
+bool SessionRegistry::begin_request(std::size_t max) noexcept
+{
+    return take_place(m_requests, max);
 }
 
 void SessionRegistry::end_request() noexcept
@@ -70,9 +81,23 @@ void SessionRegistry::end_request() noexcept
     m_requests.fetch_sub(1);
 }
 
+bool SessionRegistry::begin_stream(std::size_t max) noexcept
+{
+    return take_place(m_streams, max);
+}
+
+void SessionRegistry::end_stream() noexcept
+{
+    m_streams.fetch_sub(1);
+}
+
 Session::Session(tcp::socket&& socket, const Router& router, const SessionLimits& limits,
                  std::shared_ptr<SessionRegistry> registry)
-    : m_stream(std::move(socket)), m_router(router), m_limits(limits), m_registry(std::move(registry))
+    : m_stream(std::move(socket)),
+      m_router(router),
+      m_limits(limits),
+      m_registry(std::move(registry)),
+      m_poll_timer(m_stream.get_executor())
 {
     beast::error_code ec;
     const auto remote = m_stream.socket().remote_endpoint(ec);
@@ -83,6 +108,9 @@ Session::~Session()
 {
     if (m_counted) {
         m_registry->end_request();  // the io_context stopped with the response unfinished
+    }
+    if (m_stream_slot) {
+        m_registry->end_stream();
     }
     m_registry->remove(this);
 }
@@ -101,6 +129,8 @@ void Session::close()
             beast::error_code ec;
             self->m_stream.socket().shutdown(tcp::socket::shutdown_both, ec);
             self->m_stream.close();
+        } else {
+            self->m_poll_timer.cancel();  // a long-lived stream ends at its next turn
         }
     });
 }
@@ -175,7 +205,26 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/)
         return;
     }
     m_counted = true;
-    send(m_router.handle(m_request, &m_route));
+    const double db_before = geo::step_seconds();
+    auto response = m_router.handle(m_request, &m_route);
+    m_db_seconds += geo::step_seconds() - db_before;
+    const auto* streamed = std::get_if<StreamedResponse>(&response);
+    if (streamed != nullptr && streamed->poll_interval.count() > 0) {
+        // A long-lived stream is bounded by max_streams, not by max_requests.
+        m_counted = false;
+        m_registry->end_request();
+        if (!m_registry->begin_stream(m_limits.max_streams)) {
+            auto refused = json_error(http::status::service_unavailable, "overloaded",
+                                      "the server has " + std::to_string(m_limits.max_streams) +
+                                          " event streams open already; retry later");
+            refused.set(http::field::retry_after, "5");
+            m_route = "(overloaded)";
+            reject(std::move(refused));
+            return;
+        }
+        m_stream_slot = true;
+    }
+    send(std::move(response));
 }
 
 void Session::reject(http::status status, std::string_view code, std::string_view message)
@@ -238,9 +287,20 @@ void Session::on_stream_header(beast::error_code ec, std::size_t /*bytes*/)
 
 void Session::write_next_chunk()
 {
+    const bool long_lived = m_streamed->poll_interval.count() > 0;
     while (true) {
+        if (m_client_gone) {
+            finish_request(m_streamed->header.result_int());
+            do_close();
+            return;
+        }
+        if (long_lived && m_stopping) {
+            write_last_chunk();  // the server shuts down: end the stream properly
+            return;
+        }
         m_chunk.clear();
         bool more = false;
+        const double db_before = geo::step_seconds();
         try {
             more = m_streamed->next_chunk && m_streamed->next_chunk(m_chunk);
         } catch (const std::exception& e) {
@@ -256,20 +316,63 @@ void Session::write_next_chunk()
             do_close();
             return;
         }
+        m_db_seconds += geo::step_seconds() - db_before;
         if (!more) {
-            m_stream.expires_after(m_limits.write_timeout);
-            net::async_write(m_stream, http::make_chunk_last(),
-                             beast::bind_front_handler(&Session::on_last_chunk, shared_from_this()));
+            write_last_chunk();
             return;
         }
         if (!m_chunk.empty()) {
             break;  // an empty chunk would read as the end of the body
+        }
+        if (long_lived) {
+            wait_for_more();
+            return;
         }
     }
     m_body_bytes += m_chunk.size();
     m_stream.expires_after(m_limits.write_timeout);
     net::async_write(m_stream, http::make_chunk(net::buffer(m_chunk)),
                      beast::bind_front_handler(&Session::on_chunk, shared_from_this()));
+}
+
+// Between two turns of a long-lived stream no operation is pending on the stream, so its
+// write timeout does not run; the timer and the watch on the socket hold the session alive.
+void Session::wait_for_more()
+{
+    if (!m_watching) {
+        // The client sends nothing more on an event stream: readable means closed (or reset).
+        m_watching = true;
+        m_stream.socket().async_wait(tcp::socket::wait_read,
+                                     beast::bind_front_handler(&Session::on_client_readable, shared_from_this()));
+    }
+    m_poll_timer.expires_after(m_streamed->poll_interval);
+    m_poll_timer.async_wait([self = shared_from_this()](beast::error_code) {
+        if (self->m_streamed && !self->m_closed) {
+            self->write_next_chunk();
+        }
+    });
+}
+
+void Session::on_client_readable(beast::error_code ec)
+{
+    m_watching = false;
+    if (ec == net::error::operation_aborted || !m_streamed) {
+        return;
+    }
+    beast::error_code available_ec;
+    if (ec || m_stream.socket().available(available_ec) == 0 || available_ec) {
+        m_client_gone = true;
+        m_poll_timer.cancel();
+    }
+    // Otherwise the client sent bytes (a pipelined request): they wait in the socket until
+    // the stream ends, and a closed client is then found by the next write failing.
+}
+
+void Session::write_last_chunk()
+{
+    m_stream.expires_after(m_limits.write_timeout);
+    net::async_write(m_stream, http::make_chunk_last(),
+                     beast::bind_front_handler(&Session::on_last_chunk, shared_from_this()));
 }
 
 void Session::on_chunk(beast::error_code ec, std::size_t /*bytes*/)
@@ -315,6 +418,10 @@ void Session::do_close()
     // Send a FIN; the socket itself closes when the last handler releases the session.
     beast::error_code ec;
     m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    m_poll_timer.cancel();
+    if (m_watching) {
+        m_stream.socket().cancel(ec);  // the watch of a long-lived stream would hold the session
+    }
 }
 
 void Session::finish_request(unsigned status)
@@ -323,10 +430,15 @@ void Session::finish_request(unsigned status)
         m_counted = false;
         m_registry->end_request();
     }
+    if (m_stream_slot) {
+        m_stream_slot = false;
+        m_registry->end_stream();
+    }
     const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
     spdlog::info("{} {} {} {} {}B {:.1f}ms", m_client, m_log_method, m_log_path, status, m_body_bytes,
                  elapsed * 1000);
-    metrics::record_request(m_log_method, m_route, status, elapsed);
+    metrics::record_request(m_log_method, m_route, status, elapsed, m_db_seconds);
+    m_db_seconds = 0;
 }
 
 } // namespace sitmap::server

@@ -5,6 +5,7 @@
 #include "server/router.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 
 #include <atomic>
@@ -34,6 +35,9 @@ struct SessionLimits {
     /// Requests in progress at once over the whole server, from read to response written
     /// (0: no limit). One more gets 503 with Retry-After and the connection closed.
     std::size_t max_requests = 0;
+    /// Long-lived streams (StreamedResponse::poll_interval, e.g. GET /events) open at once over
+    /// the whole server (0: no limit); they do not count as requests. One more gets 503.
+    std::size_t max_streams = 256;
 };
 
 class Session;
@@ -60,8 +64,15 @@ public:
     /// Ends a request counted by begin_request().
     void end_request() noexcept;
 
+    /// Counts an open long-lived stream, unless `max` (0: no limit) are already open.
+    bool begin_stream(std::size_t max) noexcept;
+
+    /// Ends a stream counted by begin_stream().
+    void end_stream() noexcept;
+
 private:
     std::atomic<std::size_t> m_requests{0};
+    std::atomic<std::size_t> m_streams{0};
     mutable std::mutex m_mutex;
     bool m_closing = false;
     std::unordered_map<const Session*, std::weak_ptr<Session>> m_sessions;
@@ -74,7 +85,10 @@ private:
 /// are answered in order. A malformed request gets 400, too large a header 431, too large a
 /// body 413, and the connection is then closed. Network failures are error codes that end the
 /// session; nothing is thrown. Beyond SessionLimits::max_requests in progress, a request gets 503
-/// with Retry-After. One access log line (spdlog, info) per response: client, method, path
+/// with Retry-After. A long-lived stream (StreamedResponse::poll_interval) gives its request
+/// place back and takes one of SessionLimits::max_streams instead (503 when none is left); it
+/// waits for its producer on a timer and watches the socket, so a client that closes frees the
+/// place at once. One access log line (spdlog, info) per response: client, method, path
 /// without query (a query may carry a token), status, body bytes, milliseconds; and the same
 /// counted in metrics.hpp by route pattern.
 class Session : public std::enable_shared_from_this<Session> {
@@ -102,6 +116,9 @@ private:
     void on_write(beast::error_code ec, std::size_t bytes);
     void on_stream_header(beast::error_code ec, std::size_t bytes);
     void write_next_chunk();
+    void wait_for_more();
+    void on_client_readable(beast::error_code ec);
+    void write_last_chunk();
     void on_chunk(beast::error_code ec, std::size_t bytes);
     void on_last_chunk(beast::error_code ec, std::size_t bytes);
     void after_response(bool need_eof);
@@ -122,6 +139,7 @@ private:
     std::optional<StreamedResponse> m_streamed;
     std::optional<http::response_serializer<http::empty_body>> m_serializer;
     std::string m_chunk;
+    net::steady_timer m_poll_timer;  // a long-lived stream's wait for its producer
 
     // Touched only on the strand.
     bool m_busy = false;      // a request is being answered
@@ -131,6 +149,10 @@ private:
     std::string m_log_path;
     std::string m_route;       // the route pattern, for metrics
     bool m_counted = false;    // this request holds a place in the registry's count
+    bool m_stream_slot = false;  // this response holds a place among the long-lived streams
+    bool m_watching = false;     // a wait for the client closing is pending
+    bool m_client_gone = false;  // the client closed during a long-lived stream
+    double m_db_seconds = 0;     // time in SQLite for this request (geo::step_seconds)
     std::size_t m_body_bytes = 0;
     std::chrono::steady_clock::time_point m_started;
 };

@@ -3,6 +3,7 @@
 #include "geo/error.hpp"
 #include "geo/tile.hpp"
 #include "layers/tiles.hpp"
+#include "server/auth.hpp"
 #include "server/json_error.hpp"
 #include "server/static_files.hpp"
 #include "server/tile_cache.hpp"
@@ -70,7 +71,7 @@ bool cluster_from(const Query& query) {
 /// The query string the tile URLs of a TileJSON carry: the tile parameters of the request.
 std::string tile_query(const Query& query) {
     std::string out;
-    for (const char* name : {"from", "to", "type", "target", "cluster"}) {
+    for (const char* name : {"from", "to", "type", "target", "status", "cluster"}) {
         if (const auto value = query.get(name)) {
             out += (out.empty() ? "?" : "&") + std::string(name) + "=";
             for (const char c : *value) {  // percent-encode all but unreserved characters and ',' ':'
@@ -173,16 +174,23 @@ Response tile_response(const ServerConfig& config, TileCache& cache, const Route
 
 void register_tile_routes(Router& router, const ServerConfig& config) {
     auto cache = std::make_shared<TileCache>(config.tile_cache_bytes);
+    // The combined tile and its TileJSON hold the layers the caller may read (the cache key names them).
     router.get("/tiles.json", [config](const RouteContext& ctx) -> Response {
-        return json_response(http::status::ok, tilejson(config, ctx, every_layer(), "/tiles"));
+        const auto principal = require_read(config, ctx);
+        return json_response(http::status::ok, tilejson(config, ctx, readable(config, principal, every_layer()), "/tiles"));
     });
     router.get("/tiles/{layer}.json", [config](const RouteContext& ctx) -> Response {
         const auto& layer = layers::find_layer(ctx.param("layer"));
+        require_read(config, ctx, layer.name);
         return json_response(http::status::ok, tilejson(config, ctx, {&layer}, "/tiles/" + layer.name));
     });
     router.get("/tiles/{z}/{x}/{y}.mvt",
-               [config, cache](const RouteContext& ctx) { return tile_response(config, *cache, ctx, every_layer()); });
+               [config, cache](const RouteContext& ctx) {
+                   const auto principal = require_read(config, ctx);
+                   return tile_response(config, *cache, ctx, readable(config, principal, every_layer()));
+               });
     router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", [config, cache](const RouteContext& ctx) {
+        require_read(config, ctx, ctx.param("layer"));
         return tile_response(config, *cache, ctx, {&layers::find_layer(ctx.param("layer"))});
     });
 }

@@ -1,5 +1,6 @@
 // The sitmap web map: one MapLibre map over Mali, the filters, the layers panel with the legend,
-// popups, search, coordinates, the near-base analysis and exports.
+// popups, search, coordinates, the near-base analysis, route risk, the analysis section, exports,
+// and live updates from the server's change events.
 // MapLibre is loaded as a classic script (window.maplibregl) from /vendor/maplibre-gl/.
 import { GROUPS, INCIDENT_TYPES, BASE_KINDS, TARGETS, buildStyle, baseIcon, baseIconSvg } from './style.js';
 import { labelPoints } from './labels.js';
@@ -7,16 +8,29 @@ import { readState, writeState, filterQuery, buildFilters } from './filters.js';
 import { enableCoordinates, enableSearch } from './tools.js';
 import { NearBase, RADII_KM } from './nearbase.js';
 import { buildExports } from './export.js';
-import { escapeHtml, fetchJson } from './util.js';
+import { RouteRisk } from './routerisk.js';
+import { buildAnalysis } from './analysis.js';
+import { subscribeChanges } from './live.js';
+import { transformRequest, askForToken } from './auth.js';
+import { escapeHtml, fetchJson, withParams } from './util.js';
 
 const maplibregl = window.maplibregl;
 const state = readState();
 
+// The TileJSON is fetched here rather than by MapLibre so that a server asking for a token gets
+// one (fetchJson shows the token dialog) before the map starts.
+const tilejson = await fetchJson(`/tiles.json${filterQuery(state)}`);
+const tileBase = tilejson.tiles[0].split('?')[0];
+let tileVersion = 0; // bumped by a change event, so the browser cannot answer from its cache
+const tileUrl = () => (tileVersion ? withParams(filterQuery(state), `v=${tileVersion}`) : filterQuery(state));
+
 const map = new maplibregl.Map({
   container: 'map',
-  style: buildStyle(location.origin, filterQuery(state)),
-  // Mali in the part of the screen the panel leaves free (beside it; above it on a narrow screen).
-  center: matchMedia('(max-width: 820px)').matches ? [-4, 12.5] : [-9, 17.5],
+  style: buildStyle(location.origin, { ...tilejson, tiles: [`${tileBase}${tileUrl()}`] }),
+  transformRequest,
+  // Mali in the part of the screen the panel leaves free (beside it on a wide screen; on a narrow
+  // one the panel is a sheet below the map).
+  center: matchMedia('(max-width: 820px)').matches ? [-4, 17] : [-9, 17.5],
   zoom: 5,
   minZoom: 3,
   maxZoom: 16,
@@ -25,6 +39,13 @@ const map = new maplibregl.Map({
   canvasContextAttributes: { preserveDrawingBuffer: true }, // for the PNG export
 });
 window.map = map; // for the console and the end-to-end tests
+
+// A tile refused for want of a token: ask for one and load the tiles again. Other errors are
+// logged as MapLibre logs them when nobody listens.
+map.on('error', (event) => {
+  if (event.error?.status === 401) askForToken().then(reloadTiles, () => {});
+  else console.error(event.error);
+});
 
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
@@ -41,25 +62,50 @@ map.on('idle', () => {
   }
 });
 
-const nearBase = new NearBase(map, document.getElementById('near'), () => filterQuery(state));
+const currentQuery = () => filterQuery(state);
+const nearBase = new NearBase(map, document.getElementById('near'), currentQuery);
+const routeRisk = new RouteRisk(map, document.getElementById('route-risk'), currentQuery);
+const analysis = buildAnalysis(map, document.getElementById('analysis'), state, currentQuery, routeRisk, () => writeState(state));
 
-// --- filters ---------------------------------------------------------------------------------
+// --- filters and live updates ------------------------------------------------------------------
 
-/// Points the tiles at the filters, updates the address bar, the count and the near-base list.
+function reloadTiles() {
+  map.getSource('sitmap')?.setTiles([`${tileBase}${tileUrl()}`]);
+}
+
+/// Points the tiles, the count and every open list or analysis at the current filters and data.
+function refreshAll() {
+  reloadTiles();
+  showCount(filterQuery(state));
+  nearBase.refresh();
+  routeRisk.refresh();
+  analysis.refresh();
+}
+
 function applyFilters() {
   writeState(state);
-  const query = filterQuery(state);
-  const source = map.getSource('sitmap');
-  if (source?.tiles) source.setTiles([`${source.tiles[0].split('?')[0]}${query}`]);
-  showCount(query);
-  nearBase.refresh();
+  refreshAll();
 }
+
+// Every layer is in the one tile source, so any change reloads its tiles (MapLibre keeps showing
+// the old tiles until the new ones arrive); changes a moment apart reload once. Subscribed once the
+// first view is in, so the stream does not compete with it.
+let reload = null;
+const onChange = () => {
+  clearTimeout(reload);
+  reload = setTimeout(() => {
+    tileVersion++;
+    refreshAll();
+  }, 150);
+};
+map.once('idle', () => setTimeout(() => subscribeChanges(onChange,
+  (connected) => { document.getElementById('live').hidden = !connected; }), 1000));
 
 let countRequest = 0;
 async function showCount(query) {
   const output = document.getElementById('incident-count');
   const ticket = ++countRequest; // a slow answer must not overwrite a newer one
-  const answer = await fetchJson(`/collections/incidents/items${query || '?'}${query ? '&' : ''}limit=1`);
+  const answer = await fetchJson(withParams(`/collections/incidents/items${query}`, 'limit=1'));
   if (ticket !== countRequest) return;
   output.value = `${answer.numberMatched.toLocaleString('en')} incidents match`;
   output.dataset.count = answer.numberMatched;
@@ -177,6 +223,7 @@ function enablePopups() {
       });
     }
     if (group.id === 'incidents') showNearestBase(anchor, element.querySelector('.nearest'));
+    if (group.id === 'routes') routeRisk.show({ id: feature.properties.id ?? feature.id, name: feature.properties.name });
   });
 
   map.on('mousemove', (event) => {

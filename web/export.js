@@ -2,6 +2,7 @@
 // as a PNG with the legend and the date range.
 import { INCIDENT_TYPES, BASE_KINDS, BASE_COLOR } from './style.js';
 import { download } from './util.js';
+import { withToken } from './auth.js';
 
 const LAYERS = ['incidents', 'bases', 'routes', 'cercles', 'regions'];
 
@@ -11,7 +12,7 @@ export function buildExports(map, element, filterQuery) {
     `<a data-layer="${layer}" href="/export/${layer}.geojson" download="${layer}.geojson">${layer}</a>`).join(' ')}</p>
     <button type="button" id="save-png">Save view as PNG</button>`;
   const update = () => {
-    for (const link of element.querySelectorAll('a[data-layer]')) link.href = `/export/${link.dataset.layer}.geojson${filterQuery()}`;
+    for (const link of element.querySelectorAll('a[data-layer]')) link.href = withToken(`/export/${link.dataset.layer}.geojson${filterQuery()}`);
   };
   element.addEventListener('focusin', update);
   element.addEventListener('pointerdown', update);

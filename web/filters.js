@@ -1,15 +1,18 @@
 // The incident filters (date range, month playback, types, targets) and the page URL that holds them.
 // The filters live in the query string with the names the server's API uses (from, to, type,
-// target), plus `hide` for switched-off layer groups; MapLibre keeps the view in the hash
-// (#zoom/lat/lon). So a URL opens the same view with the same filters.
+// target), plus `hide` for switched-off layer groups and `shade` for the choropleth; MapLibre keeps the view in the hash
+// (#zoom/lat/lon). So a URL opens the same view with the same filters. "Verified only" is
+// status=verified.
 import { INCIDENT_TYPES, TARGETS } from './style.js';
 
-/// The filters and hidden groups in a query string: { from, to, types[], targets[], hidden[] }.
+/// The filters, hidden groups and shading in a query string:
+/// { from, to, types[], targets[], verified, hidden[], shade: '' | 'cercle' | 'region' }.
 export function readState(search = location.search) {
   const params = new URLSearchParams(search);
   const list = (name) => (params.get(name) ?? '').split(',').filter(Boolean);
   return { from: params.get('from') ?? '', to: params.get('to') ?? '', types: list('type'), targets: list('target'),
-    hidden: list('hide') };
+    verified: params.get('status') === 'verified', hidden: list('hide'),
+    shade: ['cercle', 'region'].includes(params.get('shade')) ? params.get('shade') : '' };
 }
 
 /// The API query string of the filters ('' or '?from=...'), as the tiles, items and exports take it.
@@ -19,6 +22,7 @@ export function filterQuery(state) {
   if (state.to) params.set('to', state.to);
   if (state.types.length) params.set('type', state.types.join(','));
   if (state.targets.length) params.set('target', state.targets.join(','));
+  if (state.verified) params.set('status', 'verified');
   const text = params.toString().replaceAll('%2C', ',');
   return text ? `?${text}` : '';
 }
@@ -27,6 +31,7 @@ export function filterQuery(state) {
 export function writeState(state) {
   const params = new URLSearchParams(filterQuery(state));
   if (state.hidden.length) params.set('hide', state.hidden.join(','));
+  if (state.shade) params.set('shade', state.shade);
   const text = params.toString().replaceAll('%2C', ',');
   history.replaceState(history.state, '', `${location.pathname}${text ? `?${text}` : ''}${location.hash}`);
 }
@@ -64,6 +69,7 @@ export function buildFilters(form, state, extent, onChange) {
     </div>
     <fieldset class="choices"><legend>Incident types</legend>${boxes('type', INCIDENT_TYPES, state.types)}</fieldset>
     <fieldset class="choices"><legend>Targets</legend>${boxes('target', TARGETS, state.targets)}</fieldset>
+    <label class="verified"><input type="checkbox" id="filter-verified" ${state.verified ? 'checked' : ''}> Verified incidents only</label>
     <p class="count"><output id="incident-count" aria-live="polite">…</output> <button type="button" id="clear-filters">Clear filters</button></p>`;
 
   const $ = (id) => form.querySelector(`#${id}`);
@@ -76,6 +82,7 @@ export function buildFilters(form, state, extent, onChange) {
     state.to = $('filter-to').value;
     state.types = checked('type', INCIDENT_TYPES);
     state.targets = checked('target', TARGETS);
+    state.verified = $('filter-verified').checked;
     onChange(state);
   };
   const showMonth = (index) => {
@@ -105,7 +112,7 @@ export function buildFilters(form, state, extent, onChange) {
     $('filter-from').value = '';
     $('filter-to').value = '';
     $('month-label').value = 'all months';
-    for (const box of form.querySelectorAll('input[type="checkbox"]')) box.checked = true;
+    for (const box of form.querySelectorAll('input[type="checkbox"]')) box.checked = box.id !== 'filter-verified';
     read();
   });
 }

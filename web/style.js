@@ -146,8 +146,9 @@ export const GROUPS = [
   },
 ];
 
-/// The whole MapLibre style for tiles served at `origin`, filtered by `query` ('' or '?from=...').
-export function buildStyle(origin, query = '') {
+/// The whole MapLibre style for the fonts at `origin` and the tiles of `tilejson` (the server's
+/// TileJSON: tiles, zoom range, bounds, attribution).
+export function buildStyle(origin, tilejson) {
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#dde2e6' } }];
   // Areas and routes, then incidents, then all labels, then bases: bases are placed first when
   // symbols collide, and labels stay readable over the incident dots.
@@ -158,8 +159,8 @@ export function buildStyle(origin, query = '') {
     version: 8,
     glyphs: `${origin}/fonts/{fontstack}/{range}.pbf`,
     sources: {
-      // The server's TileJSON gives the tile URL, zoom range, bounds and the data attribution.
-      sitmap: { type: 'vector', url: `${origin}/tiles.json${query}` },
+      sitmap: { type: 'vector', tiles: tilejson.tiles, minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom,
+        bounds: tilejson.bounds, attribution: tilejson.attribution },
       // One label point per region and cercle, filled in by app.js from the loaded tiles (labels.js).
       labels: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     },

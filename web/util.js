@@ -1,15 +1,28 @@
 // Small helpers shared by the web map's modules.
+import { authHeaders, askForToken } from './auth.js';
 
 /// `text` with the HTML special characters escaped, for building markup.
 export function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/// The parsed JSON at `url` (same origin); throws on an HTTP error.
+/// The parsed JSON at `url` (same origin), with the access token; on a 401 asks for a token and
+/// tries again. Throws on any other HTTP error, or when the user cancels the token dialog.
 export async function fetchJson(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.json();
+  for (;;) {
+    const response = await fetch(url, { headers: authHeaders() });
+    if (response.status === 401) {
+      await askForToken();
+      continue;
+    }
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    return response.json();
+  }
+}
+
+/// `url` (a path or query string, with or without '?') followed by more parameters `extra` ('c=d').
+export function withParams(url, extra) {
+  return `${url}${url.includes('?') ? '&' : '?'}${extra}`;
 }
 
 /// Saves `content` (a string or Blob) as a file named `filename` through the browser's download.

@@ -80,3 +80,34 @@ TEST_CASE("schema: a transaction not committed leaves nothing behind", "[db]") {
     REQUIRE(count.step());
     CHECK(count.column_int64(0) == 0);
 }
+
+TEST_CASE("schema: a version 3 database migrates to 4, its incidents verified, tokens and audit added", "[db]") {
+    test::TempDir dir;
+    const auto path = dir.file("v3.sqlite");
+    {
+        // A database as version 3 left it: made now, then the version 4 and 5 additions taken away.
+        auto db = layers::open_database(path, Database::Mode::create);
+        db.exec("DROP INDEX incidents_points; ALTER TABLE incidents DROP COLUMN status; ALTER TABLE incidents DROP COLUMN reported_by; "
+                "ALTER TABLE incidents DROP COLUMN verified_by; DROP TABLE sitmap_tokens; DROP TABLE sitmap_audit; "
+                "ALTER TABLE sitmap_changes DROP COLUMN action; ALTER TABLE sitmap_changes DROP COLUMN feature_id; "
+                "UPDATE sitmap_meta SET value = '3' WHERE key = 'schema_version'");
+        db.exec("INSERT INTO incidents (id, occurred_at, type, geom) VALUES ('I1', '2020-01-01T00:00:00Z', 'ambush', "
+                "MakePoint(-0.04, 16.27, 4326))");
+        db.exec("INSERT INTO sitmap_changes (layer, min_lon, min_lat, max_lon, max_lat, changed_at) "
+                "VALUES ('incidents', 0, 0, 1, 1, '2020-01-01T00:00:00Z')");
+    }
+    REQUIRE_THROWS_AS(layers::open_database(path, Database::Mode::read_only), error);
+    auto db = layers::open_database(path, Database::Mode::read_write);
+    CHECK(layers::stored_schema_version(db) == layers::schema_version);
+    auto row = db.prepare("SELECT status, reported_by IS NULL FROM incidents WHERE id = 'I1'");
+    REQUIRE(row.step());
+    CHECK(row.column_text(0) == "verified");
+    CHECK(row.column_int64(1) == 1);
+    auto change = db.prepare("SELECT action, feature_id IS NULL FROM sitmap_changes");
+    REQUIRE(change.step());
+    CHECK(change.column_text(0) == "import");
+    CHECK(change.column_int64(1) == 1);
+    CHECK(db.prepare("SELECT count(*) FROM sitmap_tokens").step());
+    CHECK(db.prepare("SELECT count(*) FROM sitmap_audit").step());
+    REQUIRE_THROWS(db.exec("UPDATE incidents SET status = 'maybe'"));
+}

@@ -10,6 +10,7 @@
 #include "server/router.hpp"
 #include "http_client.hpp"
 #include "sitmap_process.hpp"
+#include "write_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -67,7 +68,7 @@ Fingerprint fingerprint(const std::string& path)
             mix(print.hash, schema.column_text(i));
         }
     }
-    std::vector<std::string> tables{"sitmap_changes"};
+    std::vector<std::string> tables{"sitmap_changes", "sitmap_audit"};
     for (const auto& layer : sitmap::layers::all_layers()) {
         tables.push_back(layer.name);
     }
@@ -383,6 +384,61 @@ TEST_CASE("hostile input: SQL injection in every parameter and path capture chan
         expect_refused(s, "/routes/" + injection + "/profile");
         expect_refused(s, "/export/" + injection + ".geojson");
     }
+    s.check_unharmed();
+}
+
+TEST_CASE("hostile input: invalid, huge and injected GeoJSON writes are refused and change nothing", "[http][db]")
+{
+    HostileServer s;
+    const auto editor = sitmap::test::make_token(s.db, "editor", "hostile");
+    const auto port = s.server.port();
+    auto refused = [&](http::verb method, const std::string& target, const std::string& body,
+                       const std::string& type = "application/geo+json") {
+        auto response = sitmap::test::send(port, method, target, editor, body, type);
+        check_json_error(response, std::string(http::to_string(method)) + " " + target + " " + body.substr(0, 80));
+        return response.result_int();
+    };
+    const std::string items = "/collections/incidents/items";
+    auto incident = sitmap::test::new_incident("H-1");
+    auto with = [&](const std::string& pointer, const nlohmann::json& value) {
+        auto f = incident;
+        f[nlohmann::json::json_pointer(pointer)] = value;
+        return f.dump();
+    };
+    for (const std::string& body :
+         {std::string(), std::string("{"), std::string("null"), std::string("[]"), std::string("\"Feature\""),
+          std::string(200000, '['), std::string(R"({"type":"Feature","geometry":{"type":"Point","coordinates":[NaN,16]}})"),
+          std::string(R"({"type":"Feature","geometry":{"type":"Point","coordinates":[1e999,16]},"properties":{}})"),
+          with("/geometry/type", "Polygon"), with("/geometry/coordinates", {-0.04}),
+          with("/geometry/coordinates", {-0.04, 16.27, 1, 2}), with("/geometry/coordinates", {"-0.04", "16.27"}),
+          with("/geometry/coordinates", {120.0, 16.27}), with("/geometry", nullptr), with("/id", {{"$ne", 1}}),
+          with("/id", std::string("a\nb")), with("/properties/fatalities", 1e300), with("/properties/fatalities", -3),
+          with("/properties/occurred_at", "2024-02-30"), with("/properties/description", std::string(100000, 'x')),
+          with("/properties", nlohmann::json::array())}) {
+        CHECK(refused(http::verb::post, items, body) == 400);
+    }
+    for (const auto& injection : injections) {
+        CHECK(refused(http::verb::post, items, with("/properties/type", injection)) == 400);
+        CHECK(refused(http::verb::post, items, with("/properties/target", injection)) == 400);
+        CHECK(refused(http::verb::post, items, with("/properties/occurred_at", injection)) == 400);
+        CHECK(refused(http::verb::post, items, with("/properties/status", injection)) == 400);
+        CHECK(refused(http::verb::delete_, items + "/" + injection, "") == 404);
+        CHECK(refused(http::verb::patch, items + "/" + injection, R"({"properties":{"fatalities":1}})",
+                      "application/merge-patch+json") == 404);
+        CHECK(refused(http::verb::post, "/collections/" + injection + "/items", incident.dump()) >= 400);
+    }
+    // A huge route: more positions than a feature may have.
+    nlohmann::json route = {{"type", "Feature"}, {"properties", {{"name", "long"}}},
+                            {"geometry", {{"type", "LineString"}, {"coordinates", nlohmann::json::array()}}}};
+    for (int i = 0; i < 100010; ++i) route["geometry"]["coordinates"].push_back({-1, 15});
+    CHECK(refused(http::verb::post, "/collections/routes/items", route.dump()) == 400);
+    CHECK(refused(http::verb::post, items, incident.dump(), "text/csv") == 415);
+    CHECK(refused(http::verb::post, items, incident.dump(), "") == 415);
+    CHECK(refused(http::verb::patch, items + "/x", "[1,2]", "application/merge-patch+json") == 400);
+    CHECK(refused(http::verb::propfind, items + "/x", "") == 405);
+    CHECK(refused(http::verb::post, "/collections/regions/items", incident.dump()) == 405);
+    CHECK(refused(http::verb::put, "/collections/cercles/items/x", incident.dump()) == 405);
+    CHECK(sitmap::test::send(port, http::verb::post, items, "", incident.dump()).result() == http::status::unauthorized);
     s.check_unharmed();
 }
 

@@ -15,7 +15,8 @@ export function expect(condition, message) {
 /// Starts the server and a browser, runs `body({ server, browser, page, check })`, then the
 /// checks every test ends with (no foreign request, no console error), prints the summary and exits.
 /// check(name, fn) runs fn; its return value is printed as the detail; a throw fails the check.
-export async function run(name, body, browserOptions = {}) {
+/// `serverOptions` go to startServer (serveArgs, prepare).
+export async function run(name, body, browserOptions = {}, serverOptions = {}) {
   const results = [];
   const check = async (title, fn) => {
     try {
@@ -31,7 +32,7 @@ export async function run(name, body, browserOptions = {}) {
   let browser;
   try {
     await mkdir(screenshots, { recursive: true });
-    server = await startServer();
+    server = await startServer(serverOptions);
     console.log(`server at ${server.url}`);
     browser = await openBrowser(browserOptions);
     await body({ server, browser, page: browser.page, check });

@@ -29,9 +29,10 @@ export function sitmapBinary() {
   return join(source, 'build', 'sitmap');
 }
 
-/// Writes the demo database and starts `sitmap serve` on it. Resolves to
-/// { url, port, dir, output(), stop() }; stop() is idempotent and also runs when the process exits.
-export async function startServer({ binary = sitmapBinary(), timeoutMs = 30000 } = {}) {
+/// Writes the demo database, runs `prepare(binary, db)` when given (to create tokens, say), and
+/// starts `sitmap serve` on it with `serveArgs` added. Resolves to
+/// { url, port, dir, db, output(), stop() }; stop() is idempotent and also runs when the process exits.
+export async function startServer({ binary = sitmapBinary(), timeoutMs = 30000, serveArgs = [], prepare } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'sitmap-e2e-'));
   const db = join(dir, 'demo.sqlite');
   try {
@@ -40,9 +41,10 @@ export async function startServer({ binary = sitmapBinary(), timeoutMs = 30000 }
     await rm(dir, { recursive: true, force: true });
     throw new Error(`'${binary} demo --db ${db}' failed: ${error.stderr || error.message}`);
   }
+  const prepared = prepare ? await prepare(binary, db) : undefined;
 
   const port = await freePort();
-  const child = spawn(binary, ['serve', '--db', db, '--host', '127.0.0.1', '--port', String(port)],
+  const child = spawn(binary, ['serve', '--db', db, '--host', '127.0.0.1', '--port', String(port), ...serveArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (chunk) => { log += chunk; });
@@ -82,5 +84,5 @@ export async function startServer({ binary = sitmapBinary(), timeoutMs = 30000 }
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url, port, dir, output: () => log, stop };
+  return { url, port, dir, db, prepared, output: () => log, stop };
 }

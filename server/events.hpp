@@ -1,0 +1,35 @@
+#pragma once
+/// Server-Sent Events: GET /events tells connected maps of every committed change.
+///
+/// Each change of the change log (layers/changes.hpp), whoever wrote it (the write API, an
+/// import by another process), is sent as
+///
+///     id: <seq>
+///     event: change
+///     data: {"seq":12,"layer":"incidents","action":"create","id":"<feature id or null>","bbox":[w,s,e,n]}
+///
+/// A comment line ": keep-alive" goes out when nothing was sent for `keep_alive`, so proxies
+/// keep the connection and a vanished client is noticed. `Last-Event-ID` (header, as
+/// EventSource sends on reconnecting) or `?since=<seq>` resumes after that change; without
+/// either the stream starts with the next change. Events of layers the caller may not read
+/// (auth.hpp: --read-access, --private-layer; the token may come as ?access_token=, since
+/// EventSource sets no header) are not sent; the caller is authenticated when the stream opens.
+
+#include "server/request_helpers.hpp"
+#include "server/router.hpp"
+
+#include <chrono>
+
+namespace sitmap::server {
+
+/// How often an event stream looks for changes, and how often it proves it is alive.
+struct EventOptions {
+    std::chrono::milliseconds poll_interval{250};
+    std::chrono::milliseconds keep_alive{15000};
+};
+
+/// Registers GET /events. The stream holds no server thread while it waits (see
+/// StreamedResponse::poll_interval) and counts against SessionLimits::max_streams.
+void register_event_routes(Router& router, const ServerConfig& config, EventOptions options = {});
+
+} // namespace sitmap::server
