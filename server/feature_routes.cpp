@@ -46,21 +46,8 @@ double parse_number(const std::string& text, const char* what) {
     return value;
 }
 
-std::string url_encode(std::string_view text) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',' || c == ':') {
-            out += ch;
-        } else {
-            out += '%';
-            out += hex[c >> 4U];
-            out += hex[c & 15U];
-        }
-    }
-    return out;
-}
+/// A query or path value with ',' and ':' kept readable (bbox and datetime lists).
+std::string url_encode(std::string_view text) { return percent_encode(text, ",:"); }
 
 std::string now_utc() {
     const std::time_t now = std::time(nullptr);

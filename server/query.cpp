@@ -4,6 +4,7 @@
 
 #include <uriparser/Uri.h>
 
+#include <cctype>
 #include <memory>
 
 namespace sitmap::server {
@@ -182,6 +183,23 @@ std::vector<std::string> Query::get_all(std::string_view key) const
         }
     }
     return values;
+}
+
+std::string percent_encode(std::string_view text, std::string_view also_keep)
+{
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || also_keep.find(ch) != std::string_view::npos) {
+            out += ch;
+        } else {
+            out += '%';
+            out += hex[c >> 4U];
+            out += hex[c & 15U];
+        }
+    }
+    return out;
 }
 
 } // namespace sitmap::server

@@ -15,6 +15,10 @@ namespace sitmap::server {
 /// or bytes that are not UTF-8.
 std::string percent_decode(std::string_view text, bool plus_as_space = false);
 
+/// Escapes every byte but RFC 3986's unreserved characters (letters, digits, "-._~") and those
+/// of `also_keep` as %XX, for a path segment or a query value.
+std::string percent_encode(std::string_view text, std::string_view also_keep = {});
+
 /// The parameters of a query string (`a=1&b=x%20y&b=z`), in order, decoded, repeated keys kept.
 /// Splitting and decoding use uriparser; '+' is a space; "key" without '=' has the value "".
 class Query {

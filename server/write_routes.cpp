@@ -24,22 +24,6 @@ struct Writer {
     geo::Database db;
 };
 
-std::string percent_encode(std::string_view text) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += ch;
-        } else {
-            out += '%';
-            out += hex[c >> 4U];
-            out += hex[c & 15U];
-        }
-    }
-    return out;
-}
-
 /// The layer of the route, or a 405 when it is not written through the API (regions, cercles).
 const layers::Layer* writable_layer(const RouteContext& ctx, std::optional<Response>& refusal, const char* allow) {
     const auto& layer = layers::find_layer(ctx.param("layer"));
