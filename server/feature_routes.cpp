@@ -64,9 +64,10 @@ std::string query_with(const Query& query, const std::vector<std::pair<std::stri
     auto add = [&](const std::string& k, const std::string& v) {
         out += (out.empty() ? "?" : "&") + url_encode(k) + "=" + url_encode(v);
     };
-    for (const auto& [k, v] : query.items()) {
+    for (const auto& item : query.items()) {
+        const std::string& k = item.first;  // a named reference: clang 14 cannot capture a structured binding
         if (k == "access_token") continue;  // a link is copied and logged: never with a token in it
-        if (std::none_of(replace.begin(), replace.end(), [&](const auto& r) { return r.first == k; })) add(k, v);
+        if (std::none_of(replace.begin(), replace.end(), [&](const auto& r) { return r.first == k; })) add(k, item.second);
     }
     for (const auto& [k, v] : replace) add(k, v);
     return out;

@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     expect_input_error_at_most([&] {
         const auto query = Query::parse(text);
         expect_input_error_at_most([&] { filter_from(query, true); });
-        for (const auto& [key, value] : query.items()) {
+        for (const auto& item : query.items()) {
+            const std::string& value = item.second;  // clang 14 cannot capture a structured binding
             expect_input_error_at_most([&] { parse_integer(value, "limit"); });
             (void)sitmap::layers::normalise_datetime(value);
             (void)sitmap::layers::normalise_date(value);
