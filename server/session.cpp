@@ -57,6 +57,13 @@ std::size_t SessionRegistry::size() const
 
 namespace {
 
+// 503 with Retry-After (seconds) and a JSON reason: the server is full, the client may come back.
+StringResponse overloaded(const std::string& message, const char* retry_after) {
+    auto response = json_error(http::status::service_unavailable, "overloaded", message);
+    response.set(http::field::retry_after, retry_after);
+    return response;
+}
+
 // Takes one of `max` places (0: no limit) without a lock; false when none is left.
 bool take_place(std::atomic<std::size_t>& taken, std::size_t max) noexcept
 {
@@ -196,12 +203,9 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/)
     m_log_method = std::string(m_request.method_string());
     m_log_path = std::string(target_path(m_request.target()));
     if (!m_registry->begin_request(m_limits.max_requests)) {
-        auto response = json_error(http::status::service_unavailable, "overloaded",
-                                   "the server is answering " + std::to_string(m_limits.max_requests) +
-                                       " requests already; retry in a second");
-        response.set(http::field::retry_after, "1");
         m_route = "(overloaded)";
-        reject(std::move(response));
+        reject(overloaded("the server is answering " + std::to_string(m_limits.max_requests) +
+                              " requests already; retry in a second", "1"));
         return;
     }
     m_counted = true;
@@ -214,12 +218,9 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/)
         m_counted = false;
         m_registry->end_request();
         if (!m_registry->begin_stream(m_limits.max_streams)) {
-            auto refused = json_error(http::status::service_unavailable, "overloaded",
-                                      "the server has " + std::to_string(m_limits.max_streams) +
-                                          " event streams open already; retry later");
-            refused.set(http::field::retry_after, "5");
             m_route = "(overloaded)";
-            reject(std::move(refused));
+            reject(overloaded("the server has " + std::to_string(m_limits.max_streams) +
+                                  " event streams open already; retry later", "5"));
             return;
         }
         m_stream_slot = true;
