@@ -94,7 +94,7 @@ private:
     sqlite3* m_db;
 };
 
-/// Seconds this thread has spent in Statement::step() since it started: read it before and
+/// Seconds of statements this thread has finished (as SQLite measures them) since it started: read it before and
 /// after some work to know how much of it was database time (the server's metrics do).
 double step_seconds() noexcept;
 
