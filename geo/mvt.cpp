@@ -173,9 +173,9 @@ FeatureBuilder& FeatureBuilder::ring(std::span<const TilePoint> pts) {
     return *this;
 }
 
-void FeatureBuilder::add_tag(std::string_view key, std::string_view encoded_value) {
+void FeatureBuilder::add_tag(PropertyKey key, std::string_view encoded_value) {
     assert(m_open);
-    const std::uint32_t k = m_layer->key_index(key);
+    const std::uint32_t k = key.m_index ? *key.m_index : m_layer->key_index(key.m_name);
     const std::uint32_t v = m_layer->value_index(encoded_value);
     auto& tags = m_layer->m_tags;
     // The spec wants each key at most once per feature: a repeated key replaces the value.
@@ -189,7 +189,7 @@ void FeatureBuilder::add_tag(std::string_view key, std::string_view encoded_valu
     tags.push_back(v);
 }
 
-FeatureBuilder& FeatureBuilder::property(std::string_view key, std::string_view value) {
+FeatureBuilder& FeatureBuilder::property(PropertyKey key, std::string_view value) {
     auto& s = m_layer->m_value_scratch;
     s.clear();
     protozero::pbf_builder<ValueTag>{s}.add_string(ValueTag::string_value, value.data(), value.size());
@@ -197,7 +197,7 @@ FeatureBuilder& FeatureBuilder::property(std::string_view key, std::string_view 
     return *this;
 }
 
-FeatureBuilder& FeatureBuilder::property(std::string_view key, bool value) {
+FeatureBuilder& FeatureBuilder::property(PropertyKey key, bool value) {
     auto& s = m_layer->m_value_scratch;
     s.clear();
     protozero::pbf_builder<ValueTag>{s}.add_bool(ValueTag::bool_value, value);
@@ -205,7 +205,7 @@ FeatureBuilder& FeatureBuilder::property(std::string_view key, bool value) {
     return *this;
 }
 
-FeatureBuilder& FeatureBuilder::property(std::string_view key, double value) {
+FeatureBuilder& FeatureBuilder::property(PropertyKey key, double value) {
     auto& s = m_layer->m_value_scratch;
     s.clear();
     protozero::pbf_builder<ValueTag>{s}.add_double(ValueTag::double_value, value);
@@ -213,7 +213,7 @@ FeatureBuilder& FeatureBuilder::property(std::string_view key, double value) {
     return *this;
 }
 
-FeatureBuilder& FeatureBuilder::property(std::string_view key, float value) {
+FeatureBuilder& FeatureBuilder::property(PropertyKey key, float value) {
     auto& s = m_layer->m_value_scratch;
     s.clear();
     protozero::pbf_builder<ValueTag>{s}.add_float(ValueTag::float_value, value);
@@ -221,7 +221,7 @@ FeatureBuilder& FeatureBuilder::property(std::string_view key, float value) {
     return *this;
 }
 
-FeatureBuilder& FeatureBuilder::property_int(std::string_view key, std::int64_t value) {
+FeatureBuilder& FeatureBuilder::property_int(PropertyKey key, std::int64_t value) {
     auto& s = m_layer->m_value_scratch;
     s.clear();
     protozero::pbf_builder<ValueTag> b{s};
@@ -235,7 +235,7 @@ FeatureBuilder& FeatureBuilder::property_int(std::string_view key, std::int64_t 
     return *this;
 }
 
-FeatureBuilder& FeatureBuilder::property_uint(std::string_view key, std::uint64_t value) {
+FeatureBuilder& FeatureBuilder::property_uint(PropertyKey key, std::uint64_t value) {
     auto& s = m_layer->m_value_scratch;
     s.clear();
     protozero::pbf_builder<ValueTag>{s}.add_uint64(ValueTag::uint_value, value);
@@ -296,6 +296,11 @@ void FeatureBuilder::rollback() noexcept {
 // ---------------------------------------------------------------- LayerBuilder
 
 LayerBuilder::LayerBuilder(std::string_view name, std::uint32_t extent) : m_name(name), m_extent(extent) {}
+
+PropertyKey LayerBuilder::key(std::string_view name) {
+    assert(!m_feature_open && "register keys between features: a rollback would drop them");
+    return PropertyKey(name, key_index(name));
+}
 
 std::uint32_t LayerBuilder::key_index(std::string_view key) {
     if (auto it = m_keys.find(key); it != m_keys.end()) {

@@ -45,6 +45,22 @@ enum class GeomType : std::uint32_t { Unknown = 0, Point = 1, LineString = 2, Po
 
 class LayerBuilder;
 
+/// A property key: a name, or a key registered on the layer beforehand with LayerBuilder::key(),
+/// which spares a dictionary lookup per feature.
+class PropertyKey {
+public:
+    PropertyKey(std::string_view name) noexcept : m_name(name) {}  // NOLINT: implicit on purpose
+    PropertyKey(const char* name) noexcept : m_name(name) {}       // NOLINT
+    PropertyKey(const std::string& name) noexcept : m_name(name) {}  // NOLINT
+
+private:
+    friend class LayerBuilder;
+    friend class FeatureBuilder;
+    PropertyKey(std::string_view name, std::uint32_t index) noexcept : m_name(name), m_index(index) {}
+    std::string_view m_name;
+    std::optional<std::uint32_t> m_index;
+};
+
 /// Builds one feature of a layer. Obtained from LayerBuilder::feature(); add geometry and
 /// properties, then commit(). A FeatureBuilder destroyed without commit() leaves no trace in
 /// the layer. Only one FeatureBuilder per layer may be open at a time. Not copyable or movable:
@@ -91,19 +107,19 @@ public:
     /// string_value, signed integers as int_value (>= 0) or sint_value (< 0), unsigned integers
     /// as uint_value, double as double_value, float as float_value, bool as bool_value.
     /// Adding a key the feature already has replaces its value (the spec allows each key once).
-    FeatureBuilder& property(std::string_view key, std::string_view value);
-    FeatureBuilder& property(std::string_view key, const char* value) {
+    FeatureBuilder& property(PropertyKey key, std::string_view value);
+    FeatureBuilder& property(PropertyKey key, const char* value) {
         return property(key, std::string_view(value));
     }
-    FeatureBuilder& property(std::string_view key, const std::string& value) {
+    FeatureBuilder& property(PropertyKey key, const std::string& value) {
         return property(key, std::string_view(value));
     }
-    FeatureBuilder& property(std::string_view key, bool value);
-    FeatureBuilder& property(std::string_view key, double value);
-    FeatureBuilder& property(std::string_view key, float value);
+    FeatureBuilder& property(PropertyKey key, bool value);
+    FeatureBuilder& property(PropertyKey key, double value);
+    FeatureBuilder& property(PropertyKey key, float value);
     template <typename T>
         requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-    FeatureBuilder& property(std::string_view key, T value) {
+    FeatureBuilder& property(PropertyKey key, T value) {
         if constexpr (std::is_signed_v<T>) {
             return property_int(key, static_cast<std::int64_t>(value));
         } else {
@@ -125,9 +141,9 @@ private:
     friend class LayerBuilder;
     FeatureBuilder(LayerBuilder& layer, std::optional<std::uint64_t> id, GeomType type) noexcept;
 
-    FeatureBuilder& property_int(std::string_view key, std::int64_t value);
-    FeatureBuilder& property_uint(std::string_view key, std::uint64_t value);
-    void add_tag(std::string_view key, std::string_view encoded_value);
+    FeatureBuilder& property_int(PropertyKey key, std::int64_t value);
+    FeatureBuilder& property_uint(PropertyKey key, std::uint64_t value);
+    void add_tag(PropertyKey key, std::string_view encoded_value);
     void move_to(TilePoint p, std::uint32_t count);
     void param(TilePoint p);
 
@@ -157,6 +173,11 @@ public:
     }
     /// Opens a feature without an id.
     [[nodiscard]] FeatureBuilder feature(GeomType type) noexcept { return FeatureBuilder(*this, std::nullopt, type); }
+
+    /// Registers a key for the properties of the features to come (call it while no feature is
+    /// open). The key is written with the layer even if no feature uses it; `name` must outlive
+    /// the returned PropertyKey.
+    [[nodiscard]] PropertyKey key(std::string_view name);
 
     [[nodiscard]] const std::string& name() const noexcept { return m_name; }
     [[nodiscard]] std::uint32_t extent() const noexcept { return m_extent; }

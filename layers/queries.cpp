@@ -1,6 +1,7 @@
 #include "layers/queries.hpp"
 
 #include "geo/error.hpp"
+#include "layers/queries_distance.hpp"
 #include "layers/values.hpp"
 
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <optional>
 #include <unordered_set>
 
 namespace sitmap::layers {
@@ -29,9 +31,10 @@ void check_distance(double km, const char* what) {
     }
 }
 
-void sort_by(std::vector<Hit>& hits, double Hit::*key) {
+template <double Hit::*key>
+void sort_by(std::vector<Hit>& hits) {
     std::sort(hits.begin(), hits.end(),
-              [key](const Hit& a, const Hit& b) { return a.*key != b.*key ? a.*key < b.*key : a.fid < b.fid; });
+              [](const Hit& a, const Hit& b) { return a.*key != b.*key ? a.*key < b.*key : a.fid < b.fid; });
 }
 
 std::vector<std::vector<geo::LonLat>> lines_from_geojson(std::string_view text) {
@@ -80,23 +83,26 @@ std::vector<Hit> within_radius(geo::Database& db, const Layer& layer, geo::LonLa
     check_distance(radius_km, "radius_km");
     std::vector<Hit> hits;
     const auto box = geo::radius_bbox(centre, radius_km);
+    const DistanceFrom from(centre);
+    constexpr double margin_km = DistanceFrom::error_km;
     if (query.filter.attributes_empty() && !query.filter.bbox && query.where.empty()) {
         // No attribute to check: the R*Tree alone answers, without reaching the rows. It holds each
         // point as a float32 box around the exact position, so the distance from the box's middle
         // is within the box's half-diagonal (centimetres) of the exact one; only the points that
-        // close to the circle are settled with their exact position, read from the row.
+        // close to the circle are settled with their exact position, read from the row, and
+        // geod_inverse.
         auto stmt = db.prepare("SELECT pkid, xmin, xmax, ymin, ymax FROM idx_" + layer.name +
                                "_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?");
         stmt.bind(1, box[2]).bind(2, box[0]).bind(3, box[3]).bind(4, box[1]);
         auto exact = db.prepare("SELECT geom FROM " + layer.name + " WHERE fid = ? AND geom IS NOT NULL");
         constexpr double km_per_degree = 112;  // more than a degree of latitude or longitude anywhere
-        hits.reserve(4096);
+        hits.reserve(1U << 16U);
         while (stmt.step()) {
             const double xmin = stmt.column_double(1), xmax = stmt.column_double(2);
             const double ymin = stmt.column_double(3), ymax = stmt.column_double(4);
-            const double d = geo::geodesic_distance_km(centre, {(xmin + xmax) / 2, (ymin + ymax) / 2});
+            const double d = from.km({(xmin + xmax) / 2, (ymin + ymax) / 2});
             const double dx = xmax - xmin, dy = ymax - ymin;
-            const double slack = km_per_degree * std::sqrt(dx * dx + dy * dy) / 2 + 1e-9;
+            const double slack = km_per_degree * std::sqrt(dx * dx + dy * dy) / 2 + margin_km;
             if (d > radius_km + slack) continue;
             if (d < radius_km - slack) {
                 hits.push_back({stmt.column_int64(0), d, 0});
@@ -108,15 +114,16 @@ std::vector<Hit> within_radius(geo::Database& db, const Layer& layer, geo::LonLa
             const double exact_km = geo::geodesic_distance_km(centre, point_from_blob(exact.column_blob(0)));
             if (exact_km <= radius_km) hits.push_back({stmt.column_int64(0), exact_km, 0});
         }
-        sort_by(hits, &Hit::distance_km);
+        sort_by<&Hit::distance_km>(hits);
         return hits;
     }
     for_each_point(db, layer, query, {box},
                    [&](std::int64_t fid, geo::LonLat position) {
-                       const double d = geo::geodesic_distance_km(centre, position);
+                       double d = from.km(position);
+                       if (std::abs(d - radius_km) <= margin_km) d = geo::geodesic_distance_km(centre, position);
                        if (d <= radius_km) hits.push_back({fid, d, 0});
                    });
-    sort_by(hits, &Hit::distance_km);
+    sort_by<&Hit::distance_km>(hits);
     return hits;
 }
 
@@ -179,7 +186,7 @@ std::vector<Hit> along_route(geo::Database& db, const Layer& layer, const Route&
                        const auto at = route.line.locate(position);
                        if (at.distance_km <= buffer_km) hits.push_back({fid, at.distance_km, at.along_km});
                    });
-    sort_by(hits, &Hit::along_km);
+    sort_by<&Hit::along_km>(hits);
     return hits;
 }
 
@@ -313,82 +320,95 @@ private:
 } // namespace
 
 CountTable count_incidents(geo::Database& db, const std::vector<std::string>& group_by, const FeatureQuery& query) {
-    static const std::map<std::string, std::vector<std::pair<std::string, std::string>>> groups = {
-        {"region", {{"region_id", "t.region_id"}, {"region_name", "(SELECT name FROM regions WHERE id = t.region_id)"}}},
-        {"cercle", {{"cercle_id", "t.cercle_id"}, {"cercle_name", "(SELECT name FROM cercles WHERE id = t.cercle_id)"}}},
-        {"type", {{"type", "t.type"}}},
-        {"target", {{"target", "t.target"}}},
-        {"year", {{"year", "substr(t.occurred_at, 1, 4)"}}},
-        {"month", {{"month", "substr(t.occurred_at, 1, 7)"}}},
-        {"base", {{"base_id", ""}, {"base_name", ""}}},  // computed here, not in SQL
+    // Each group: its key (an SQL expression on the incident, or the nearest open base computed
+    // here) and, for regions and cercles, the table their names come from.
+    struct Group {
+        std::string key_column, key_sql, name_column, names_table;
+    };
+    static const std::map<std::string, Group> groups = {
+        {"region", {"region_id", "t.region_id", "region_name", "regions"}},
+        {"cercle", {"cercle_id", "t.cercle_id", "cercle_name", "cercles"}},
+        {"type", {"type", "t.type", "", ""}},
+        {"target", {"target", "t.target", "", ""}},
+        {"year", {"year", "substr(t.occurred_at, 1, 4)", "", ""}},
+        {"month", {"month", "substr(t.occurred_at, 1, 7)", "", ""}},
+        {"base", {"base_id", "", "base_name", ""}},
     };
     CountTable table;
-    // select/keys: per row; grouped/outer/outer_keys: the names looked up once per group, outside.
-    std::string select, keys, grouped, outer, outer_keys;
-    std::vector<std::string> seen;
+    std::vector<const Group*> chosen;
+    std::string select;
     for (const auto& g : group_by) {
         const auto found = groups.find(g);
-        if (found == groups.end() || std::find(seen.begin(), seen.end(), g) != seen.end()) {
+        if (found == groups.end() ||
+            std::find(chosen.begin(), chosen.end(), &found->second) != chosen.end()) {
             throw input_error("group_by: '" + g + "' is unknown or repeated (any of: region, cercle, type, target, "
                               "year, month, base)");
         }
-        seen.push_back(g);
-        for (std::size_t i = 0; i < found->second.size(); ++i) {
-            const auto& [name, expression] = found->second[i];
-            table.columns.push_back(name);
-            if (g == "base") continue;
-            select += expression + ", ";
-            const std::string key = "g." + found->second[0].first;
-            if (i == 0) {
-                keys += (keys.empty() ? "" : ", ") + expression;
-                grouped += expression + " AS " + name + ", ";
-                outer += key + ", ";
-                outer_keys += (outer_keys.empty() ? "" : ", ") + key;
-            } else {
-                std::string by_key = expression;
-                const std::string& first = found->second[0].second;
-                by_key.replace(by_key.find(first), first.size(), key);
-                outer += by_key + ", ";
-            }
-        }
+        chosen.push_back(&found->second);
+        table.columns.push_back(found->second.key_column);
+        if (!found->second.name_column.empty()) table.columns.push_back(found->second.name_column);
+        if (!found->second.key_sql.empty()) select += found->second.key_sql + ", ";
     }
     table.columns.push_back("count");
+    const bool by_base = std::find(group_by.begin(), group_by.end(), "base") != group_by.end();
+    std::optional<OpenBases> bases;
+    if (by_base) bases.emplace(db);
+    // The matching incidents' keys in one pass, counted here rather than by a GROUP BY, which sorts
+    // every row in a temporary B-tree: with only a time window and the type, target, cercle or
+    // region keys, SQLite reads them from the covering index incidents_window, not from the rows.
     const auto& incidents = find_layer("incidents");
     std::vector<SqlValue> params;
-    const std::string where = " FROM incidents t WHERE 1=1" + filter_sql(incidents, query.filter, params) + query.where.sql;
+    auto stmt = db.prepare("SELECT " + select + (by_base ? "t.occurred_at, t.geom" : "1") + " FROM incidents t WHERE 1=1" +
+                           filter_sql(incidents, query.filter, params) + query.where.sql +
+                           (by_base ? " AND t.geom IS NOT NULL" : ""));
     params.insert(params.end(), query.where.params.begin(), query.where.params.end());
-    auto text = [](const geo::Statement& stmt, int i) { return stmt.is_null(i) ? std::string() : std::string(stmt.column_text(i)); };
-    const auto base_at = std::find(seen.begin(), seen.end(), "base");
-    if (base_at == seen.end()) {
-        std::string sql = "SELECT " + outer + "g.n FROM (SELECT " + grouped + "count(*) AS n" + where +
-                          (keys.empty() ? "" : " GROUP BY " + keys) + ") g";
-        if (!keys.empty()) sql += " ORDER BY " + outer_keys;
-        auto stmt = db.prepare(sql);
-        bind_all(stmt, params);
-        while (stmt.step()) {
-            auto& row = table.rows.emplace_back();
-            for (int i = 0; i < stmt.column_count(); ++i) row.push_back(text(stmt, i));
-        }
-        return table;
-    }
-    // By nearest open base: every incident is placed in C++, the other keys come from SQL.
-    const OpenBases bases(db);
-    const auto key_columns = static_cast<int>(table.columns.size()) - 3;  // without base_id, base_name, count
-    const auto base_column = static_cast<std::ptrdiff_t>(
-        std::find(table.columns.begin(), table.columns.end(), "base_id") - table.columns.begin());
-    auto stmt = db.prepare("SELECT " + select + "t.occurred_at, t.geom" + where + " AND t.geom IS NOT NULL");
     bind_all(stmt, params);
-    std::map<std::vector<std::string>, std::int64_t> counts;
-    std::vector<std::string> key;
+    // A row's keys joined by NUL, which sorts before any character: the map orders them as tuples.
+    std::map<std::string, std::int64_t> counts;
+    std::map<std::string, std::string> base_names;
+    std::string key;
+    const int sql_keys = stmt.column_count() - (by_base ? 2 : 1);
     while (stmt.step()) {
         key.clear();
-        for (int i = 0; i < key_columns; ++i) key.push_back(text(stmt, i));
-        const Base* base = bases.nearest(point_from_blob(stmt.column_blob(key_columns + 1)), stmt.column_text(key_columns));
-        key.insert(key.begin() + base_column, {base ? base->id : "", base ? base->name : ""});
-        ++counts[key];
+        int column = 0;
+        for (const Group* g : chosen) {
+            if (g->key_sql.empty()) {
+                const Base* base = bases->nearest(point_from_blob(stmt.column_blob(sql_keys + 1)), stmt.column_text(sql_keys));
+                if (base) {
+                    key += base->id;
+                    base_names.emplace(base->id, base->name);
+                }
+            } else if (!stmt.is_null(column)) {
+                key += stmt.column_text(column);
+            }
+            if (!g->key_sql.empty()) ++column;
+            key += '\0';
+        }
+        const auto at = counts.find(key);
+        if (at == counts.end()) {
+            counts.emplace(key, 1);
+        } else {
+            ++at->second;
+        }
     }
-    for (auto& [k, count] : counts) {
-        auto& row = table.rows.emplace_back(k);
+    std::map<std::string, std::map<std::string, std::string>> names;  // table -> id -> name
+    for (const Group* g : chosen) {
+        if (g->names_table.empty()) continue;
+        auto lookup = db.prepare("SELECT id, name FROM " + g->names_table);
+        while (lookup.step()) names[g->names_table][std::string(lookup.column_text(0))] = lookup.column_text(1);
+    }
+    for (const auto& [joined, count] : counts) {
+        auto& row = table.rows.emplace_back();
+        std::size_t from = 0;
+        for (const Group* g : chosen) {
+            const auto to = joined.find('\0', from);
+            row.push_back(joined.substr(from, to - from));
+            from = to + 1;
+            if (g->name_column.empty()) continue;
+            const auto& by_id = g->names_table.empty() ? base_names : names[g->names_table];
+            const auto name = by_id.find(row.back());
+            row.push_back(name == by_id.end() ? "" : name->second);
+        }
         row.push_back(std::to_string(count));
     }
     return table;

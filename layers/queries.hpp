@@ -37,11 +37,13 @@ struct Base {
 Base find_base(geo::Database& db, const std::string& id_or_name);
 
 /// Features of a point layer (bases, incidents) within `radius_km` of `centre` and matching
-/// `query` (limit and offset ignored), nearest first, ties by fid. The set is exact (geodesic
-/// distance of the stored position); without attribute conditions the distances of points farther
-/// than a few centimetres from the circle are measured from their R*Tree (float32) position, so
-/// they are within 0.2 m of the exact figure and near-ties may come in either order. Throws sitmap::input_error
-/// for a layer that is not made of points or a radius outside (0, 20000].
+/// `query` (limit and offset ignored), nearest first, ties by fid. The set is exact: a point
+/// within DistanceFrom's error bound (plus, without attribute conditions, its R*Tree float32 box)
+/// of the circle is settled by geod_inverse on its stored position. Other distances come from
+/// DistanceFrom (millimetres from geod_inverse below 200 km) and, without attribute conditions,
+/// from the middle of the R*Tree's float32 box, so they are within its half-diagonal (0.3 m in
+/// Mali) of the exact figure and near-ties may come in either order. Throws sitmap::input_error for a layer that is not made of points or a
+/// radius outside (0, 20000].
 std::vector<Hit> within_radius(geo::Database& db, const Layer& layer, geo::LonLat centre, double radius_km,
                                const FeatureQuery& query);
 

@@ -4,6 +4,7 @@
 #include "geo/geos.hpp"
 #include "geo/mvt.hpp"
 #include "layers/features.hpp"
+#include "layers/simplified.hpp"
 
 #include <sqlite3.h>
 
@@ -23,21 +24,32 @@ std::string select_columns(const Layer& layer) {
     return sql;
 }
 
-void add_properties(geo::mvt::FeatureBuilder& feature, const Layer& layer, const geo::Statement& stmt) {
-    feature.property("id", stmt.column_text(1));
+/// The property keys of a layer's features, registered once per tile layer (a dictionary lookup
+/// per property and feature was a tenth of a big tile's time): "id", then the columns in order.
+std::vector<geo::mvt::PropertyKey> property_keys(geo::mvt::LayerBuilder& out, const Layer& layer) {
+    std::vector<geo::mvt::PropertyKey> keys{out.key("id")};
+    for (const auto& c : layer.columns) keys.push_back(out.key(c.name));
+    return keys;
+}
+
+/// Adds the row's `id` and columns (from column 1 on, as select_columns lists them).
+void add_properties(geo::mvt::FeatureBuilder& feature, const std::vector<geo::mvt::PropertyKey>& keys,
+                    const Layer& layer, const geo::Statement& stmt) {
+    feature.property(keys[0], stmt.column_text(1));
     int column = 2;
     for (const auto& c : layer.columns) {
+        const auto& key = keys[static_cast<std::size_t>(column - 1)];
         switch (stmt.column_type(column)) {
             case SQLITE_NULL: break;
             case SQLITE_INTEGER:
                 if (c.type == ColumnType::boolean) {
-                    feature.property(c.name, stmt.column_int64(column) != 0);
+                    feature.property(key, stmt.column_int64(column) != 0);
                 } else {
-                    feature.property(c.name, stmt.column_int64(column));
+                    feature.property(key, stmt.column_int64(column));
                 }
                 break;
-            case SQLITE_FLOAT: feature.property(c.name, stmt.column_double(column)); break;
-            default: feature.property(c.name, stmt.column_text(column)); break;
+            case SQLITE_FLOAT: feature.property(key, stmt.column_double(column)); break;
+            default: feature.property(key, stmt.column_text(column)); break;
         }
         ++column;
     }
@@ -95,19 +107,32 @@ void round_to_grid(geo::Geometry& geometry) {
     });
 }
 
-/// A lon/lat line or polygon in integer tile coordinates, clipped to [low, high] on both axes.
+/// Moves a lon/lat geometry to fractional tile coordinates.
+void lonlat_to_tile(geo::Geometry& geometry, const geo::TileTransform& transform) {
+    geo::transform_xy(geometry, [&](double& x, double& y) {
+        const geo::Mercator m = geo::lonlat_to_mercator(x, y);
+        x = transform.tile_x(m.x);
+        y = transform.tile_y(m.y);
+    });
+}
+
+/// Moves an EPSG:3857 geometry to fractional tile coordinates.
+void mercator_to_tile(geo::Geometry& geometry, const geo::TileTransform& transform) {
+    geo::transform_xy(geometry, [&](double& x, double& y) {
+        x = transform.tile_x(x);
+        y = transform.tile_y(y);
+    });
+}
+
+/// A line or polygon in fractional tile coordinates, clipped to [low, high] on both axes, with
+/// its vertices on the integer grid.
 ///
 /// Every vertex is rounded on its own, so a border two polygons share (the same vertices) comes
 /// out the same in both, and neighbours meet without cracks or overlaps. Snap-rounding the whole
 /// geometry (GEOSGeom_setPrecision) would also keep it valid, but it bends a segment towards any
 /// other vertex of the same polygon that lies within half a unit, which the neighbour does not
 /// do: a crack.
-geo::Geometry to_tile_grid(geo::Geometry geometry, const geo::TileTransform& transform, double low, double high) {
-    geo::transform_xy(geometry, [&](double& x, double& y) {
-        const geo::Mercator m = geo::lonlat_to_mercator(x, y);
-        x = transform.tile_x(m.x);
-        y = transform.tile_y(m.y);
-    });
+geo::Geometry clip_to_grid(geo::Geometry geometry, double low, double high) {
     // Clip before rounding: clipping needs a valid input, and a rounded polygon may not be one.
     geometry = geometry.clip_by_rect(low, low, high, high);  // new vertices on the edges only
     if (geometry.empty()) return geometry;
@@ -142,11 +167,34 @@ geo::Statement query_box(geo::Database& db, const Layer& layer, const geo::BBox&
     return stmt;
 }
 
+/// The geometry of a line or polygon feature in fractional tile coordinates: simplified for the
+/// zoom when `simplified` holds it, else as stored.
+geo::Geometry tile_geometry(geo::Database& db, const Layer& layer, std::int64_t fid, const SimplifiedLayer* simplified,
+                            const geo::TileTransform& transform) {
+    if (simplified) {
+        if (const auto found = simplified->wkb.find(fid); found != simplified->wkb.end()) {
+            auto geometry = geo::Geometry::from_wkb(found->second);
+            mercator_to_tile(geometry, transform);
+            return geometry;
+        }
+    }
+    auto stmt = db.prepare("SELECT AsBinary(geom) FROM " + layer.name + " WHERE fid = ?");
+    stmt.bind(1, fid);
+    if (!stmt.step()) throw internal_error(layer.name + ": feature " + std::to_string(fid) + " vanished while tiling");
+    auto geometry = geo::Geometry::from_wkb(stmt.column_blob(0));
+    lonlat_to_tile(geometry, transform);
+    return geometry;
+}
+
 /// Every feature of a layer in the tile plus buffer.
 void add_features(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::TileId& tile, const Layer& layer,
                   const Filter& filter, const TileOptions& options) {
     const bool points = layer.geometry == GeometryKind::point;
-    const std::string select = select_columns(layer) + (points ? ", t.geom" : ", AsBinary(t.geom)");
+    // Below simplify_below_zoom lines and polygons come simplified from memory: the rows give
+    // only the attributes, and the stored geometry is read for what the simplification left out.
+    const bool simplify = !points && options.simplify && tile.z < simplify_below_zoom;
+    const auto simplified = simplify ? simplified_layer(db, layer, tile.z) : nullptr;
+    const std::string select = select_columns(layer) + (points ? ", t.geom" : simplified ? "" : ", AsBinary(t.geom)");
     auto stmt = query_box(db, layer, geo::tile_bounds_lonlat(tile, options.buffer, options.extent), filter, select);
 
     const geo::TileTransform transform(tile, options.extent);
@@ -156,7 +204,9 @@ void add_features(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::Til
     std::vector<geo::TilePoint> scratch;
     const GeomType type = points ? GeomType::Point
                                  : layer.geometry == GeometryKind::line ? GeomType::LineString : GeomType::Polygon;
+    const auto keys = property_keys(out, layer);
     while (stmt.step()) {
+        const std::int64_t fid = stmt.column_int64(0);
         if (points) {
             // The R*Tree holds float32 boxes rounded outwards: keep exactly the points in the box.
             const geo::LonLat p = point_from_blob(stmt.column_blob(geometry_column));
@@ -164,17 +214,24 @@ void add_features(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::Til
             const double x = transform.tile_x(m.x);
             const double y = transform.tile_y(m.y);
             if (x < low || x > high || y < low || y > high) continue;
-            auto feature = out.feature(static_cast<std::uint64_t>(stmt.column_int64(0)), type);
+            auto feature = out.feature(static_cast<std::uint64_t>(fid), type);
             feature.point(transform.from_mercator(m.x, m.y));
-            add_properties(feature, layer, stmt);
+            add_properties(feature, keys, layer, stmt);
             feature.commit();
             continue;
         }
-        auto geometry = to_tile_grid(geo::Geometry::from_wkb(stmt.column_blob(geometry_column)), transform, low, high);
+        geo::Geometry geometry;
+        if (simplified) {
+            geometry = tile_geometry(db, layer, fid, simplified.get(), transform);
+        } else {
+            geometry = geo::Geometry::from_wkb(stmt.column_blob(geometry_column));
+            lonlat_to_tile(geometry, transform);
+        }
+        geometry = clip_to_grid(std::move(geometry), low, high);
         if (geometry.empty()) continue;
-        auto feature = out.feature(static_cast<std::uint64_t>(stmt.column_int64(0)), type);
+        auto feature = out.feature(static_cast<std::uint64_t>(fid), type);
         add_geometry(feature, geometry.get(), scratch);
-        add_properties(feature, layer, stmt);
+        add_properties(feature, keys, layer, stmt);
         feature.commit();
     }
 }
@@ -274,6 +331,7 @@ void add_clusters(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::Til
     if (singles.empty()) return;
     // A cell of one incident shows the incident itself, with its properties.
     std::sort(singles.begin(), singles.end());
+    const auto keys = property_keys(out, layer);
     auto one = db.prepare(select_columns(layer) + ", t.geom FROM " + layer.name + " t WHERE t.fid = ?");
     const int geometry_column = 2 + static_cast<int>(layer.columns.size());
     for (const std::int64_t fid : singles) {
@@ -283,7 +341,7 @@ void add_clusters(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::Til
         auto feature = out.feature(static_cast<std::uint64_t>(fid), GeomType::Point);
         const geo::LonLat p = point_from_blob(one.column_blob(geometry_column));
         feature.point(transform.from_lonlat(p.lon, p.lat));
-        add_properties(feature, layer, one);
+        add_properties(feature, keys, layer, one);
         feature.commit();
     }
 }

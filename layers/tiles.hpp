@@ -1,7 +1,8 @@
 #pragma once
-/// Building Mapbox Vector Tiles from the layers: query by the tile's box (R*Tree), round every
-/// vertex to the tile grid (so borders shared by neighbouring polygons stay identical on both
-/// sides), clip to the tile plus buffer with GEOS, repair what rounding made invalid, encode.
+/// Building Mapbox Vector Tiles from the layers: query by the tile's box (R*Tree), take lines and
+/// polygons simplified for the zoom (layers/simplified.hpp: neighbours simplified together keep
+/// one border), clip to the tile plus buffer with GEOS, round every vertex to the tile grid (so
+/// shared borders stay identical on both sides), repair what rounding made invalid, encode.
 /// Incidents are clustered at low zoom.
 
 #include "geo/sqlite.hpp"
@@ -27,6 +28,7 @@ struct TileOptions {
     std::uint32_t extent = 4096;
     std::uint32_t buffer = 64;          ///< tile units around the tile that features are kept in
     bool cluster = true;                ///< cluster incidents below cluster_below_zoom
+    bool simplify = true;               ///< simplify lines and polygons below simplify_below_zoom
     std::uint32_t cluster_cell = 128;   ///< side of a cluster cell, tile units (must divide extent)
 };
 
@@ -36,8 +38,9 @@ struct TileOptions {
 ///
 /// Features: id = the row's fid (stable integer); properties = the text `id` and the layer's
 /// columns, typed (numbers as numbers, booleans as booleans, NULLs left out). Lines and polygons
-/// are clipped to the tile plus `buffer`, with their vertices rounded to the integer grid (valid,
-/// no cracks between neighbours, no simplification beyond that rounding).
+/// are simplified to a screen pixel below simplify_below_zoom unless options.simplify is off
+/// (polygons of a layer together, so their shared borders stay shared), clipped to the tile plus
+/// `buffer`, with their vertices rounded to the integer grid (valid, no cracks between neighbours).
 /// Points are kept when they lie in the tile plus `buffer`.
 ///
 /// Clusters (incidents, zoom < cluster_below_zoom, options.cluster): the incidents are grouped by

@@ -156,4 +156,10 @@ std::optional<TokenInfo> verify_token(geo::Database& db, std::string_view token)
     return read_info(stmt);
 }
 
+bool token_active(geo::Database& db, std::string_view id) {
+    auto stmt = db.prepare("SELECT 1 FROM sitmap_tokens WHERE id = ? AND revoked_at IS NULL");
+    stmt.bind(1, id);
+    return stmt.step();
+}
+
 } // namespace sitmap::layers

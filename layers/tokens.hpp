@@ -51,4 +51,8 @@ void revoke_token(geo::Database& db, const std::string& id);
 /// (compared in constant time); nullopt otherwise.
 std::optional<TokenInfo> verify_token(geo::Database& db, std::string_view token);
 
+/// True when a token with this id exists and is not revoked: one lookup by primary key, for a
+/// long-lived stream that must end when its token is revoked.
+bool token_active(geo::Database& db, std::string_view id);
+
 } // namespace sitmap::layers

@@ -1,6 +1,7 @@
 #include "server/auth.hpp"
 
 #include "geo/error.hpp"
+#include "layers/values.hpp"
 
 #include <algorithm>
 
@@ -44,12 +45,43 @@ bool can_read(const ServerConfig& config, const std::optional<Principal>& princi
     return std::find(config.private_layers.begin(), config.private_layers.end(), layer) == config.private_layers.end();
 }
 
+std::vector<std::string_view> referenced_layers(const Query& query) {
+    std::vector<std::string_view> read;
+    if (query.has("near_base")) read.push_back("bases");
+    if (auto nearest = query.get("nearest_base"); nearest && *nearest != "false") read.push_back("bases");
+    if (query.has("along_route")) read.push_back("routes");
+    if (auto within = query.get("within")) {
+        if (within->starts_with("cercle:")) read.push_back("cercles");
+        if (within->starts_with("region:")) read.push_back("regions");
+    }
+    for (const char* key : {"group_by", "by"}) {
+        for (const auto& value : query.get_all(key)) {
+            std::size_t start = 0;
+            while (start <= value.size()) {
+                const auto end = std::min(value.find(',', start), value.size());
+                const auto group = layers::trim(std::string_view(value).substr(start, end - start));
+                if (group == "base") read.push_back("bases");
+                if (group == "cercle") read.push_back("cercles");
+                if (group == "region") read.push_back("regions");
+                start = end + 1;
+            }
+        }
+    }
+    return read;
+}
+
 std::optional<Principal> require_read(const ServerConfig& config, const RouteContext& ctx, std::string_view layer) {
     auto principal = authenticate(config, ctx.request, ctx.query);
     if (!can_read(config, principal, layer)) {
         throw unauthorized_error(layer.empty() || config.read_needs_token
                                      ? "reading this server needs a token (Authorization: Bearer <token>)"
                                      : "reading " + std::string(layer) + " needs a token (Authorization: Bearer <token>)");
+    }
+    for (const auto referenced : referenced_layers(ctx.query)) {
+        if (!can_read(config, principal, referenced)) {
+            throw unauthorized_error("this request reads " + std::string(referenced) + " (through its parameters), and reading " +
+                                     std::string(referenced) + " needs a token (Authorization: Bearer <token>)");
+        }
     }
     return principal;
 }

@@ -34,8 +34,14 @@ void require_role(const std::optional<Principal>& principal, layers::Role role);
 /// reading is public and the layer is not private. An empty `layer` asks about reading at all.
 bool can_read(const ServerConfig& config, const std::optional<Principal>& principal, std::string_view layer);
 
+/// The layers a request reads through its parameters besides the one it asks for: bases for
+/// near_base= and nearest_base=true, routes for along_route=, cercles or regions for
+/// within=cercle:|region: and for group_by=/by= cercle|region (base: bases).
+std::vector<std::string_view> referenced_layers(const Query& query);
+
 /// For a read route: authenticates and throws unauthorized_error when the caller may not read
-/// `layer` (or, with an empty `layer`, anything). Returns the principal.
+/// `layer` (or, with an empty `layer`, anything), or any of the layers its parameters read
+/// (referenced_layers), so a private layer is not read through another. Returns the principal.
 std::optional<Principal> require_read(const ServerConfig& config, const RouteContext& ctx, std::string_view layer = {});
 
 /// The layers of `list` the caller may read, in order (the combined tile and TileJSON omit the others).

@@ -2,6 +2,7 @@
 
 #include "geo/error.hpp"
 #include "layers/changes.hpp"
+#include "layers/tokens.hpp"
 #include "server/auth.hpp"
 #include "server/json_error.hpp"
 
@@ -57,10 +58,31 @@ struct EventStream {
     std::int64_t after = 0;
     bool started = false;
     std::chrono::steady_clock::time_point last_sent = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point token_checked = std::chrono::steady_clock::now();
+    bool ended = false;
+
+    // False once the token the stream was opened with is revoked or deleted.
+    bool token_still_valid(std::chrono::steady_clock::time_point now)
+    {
+        if (!principal || now - token_checked < options.token_check) return true;
+        token_checked = now;
+        return layers::token_active(connection(config), principal->token_id);
+    }
 
     bool next(std::string& chunk)
     {
         const auto now = std::chrono::steady_clock::now();
+        if (ended) return false;
+        if (!token_still_valid(now)) {
+            // Said before closing, so a client knows not to reconnect with the same token.
+            ended = true;
+            chunk = "event: revoked\ndata: " +
+                    nlohmann::json{{"error", "unauthorized"},
+                                   {"message", "the token of this stream was revoked; reconnect with a valid token"}}
+                        .dump() +
+                    "\n\n";
+            return true;
+        }
         if (!started) {
             started = true;
             chunk = "retry: 1000\n\n";  // EventSource reconnects after a second, well within 2 s

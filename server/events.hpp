@@ -13,7 +13,14 @@
 /// EventSource sends on reconnecting) or `?since=<seq>` resumes after that change; without
 /// either the stream starts with the next change. Events of layers the caller may not read
 /// (auth.hpp: --read-access, --private-layer; the token may come as ?access_token=, since
-/// EventSource sets no header) are not sent; the caller is authenticated when the stream opens.
+/// EventSource sets no header) are not sent. The caller is authenticated when the stream opens,
+/// and a stream opened with a token looks the token up again every `token_check`: once it is
+/// revoked (or gone), the stream sends
+///
+///     event: revoked
+///     data: {"error":"unauthorized","message":"..."}
+///
+/// and ends, so a reconnect has to present a valid token (or none, where reading is public).
 
 #include "server/request_helpers.hpp"
 #include "server/router.hpp"
@@ -26,6 +33,8 @@ namespace sitmap::server {
 struct EventOptions {
     std::chrono::milliseconds poll_interval{250};
     std::chrono::milliseconds keep_alive{15000};
+    /// How often a stream opened with a token checks that the token is still valid.
+    std::chrono::milliseconds token_check{1000};
 };
 
 /// Registers GET /events. The stream holds no server thread while it waits (see

@@ -118,6 +118,7 @@ void register_situational_routes(Router& router, const ServerConfig& config) {
                          {"radius_km", "from", "to", "type", "target", "status", "within", "filter", "filter-lang", "limit", "f"});
         require_read(config, ctx, "bases");
         require_read(config, ctx, "incidents");
+        require_read(config, ctx, "cercles");  // the rows name the cercles
         const std::string format = requested_format(ctx, {"json", "html"});
         auto& db = connection(config);
         const auto result = layers::coverage(db, number_param(ctx.query, "radius_km", 50), incident_query(db, ctx.query));

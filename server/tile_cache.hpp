@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -19,16 +20,17 @@
 
 namespace sitmap::server {
 
-/// One tile as served: its MVT bytes (empty for an empty tile), their gzip, and the strong ETag
-/// (quoted) of each representation.
+/// One tile as served: its MVT bytes (empty for an empty tile), their gzip (empty when not made),
+/// and the strong ETag (quoted) of each representation.
 struct CachedTile {
     std::string bytes;
     std::string gzip;
     std::string etag;
     std::string gzip_etag;
 
-    /// Compresses once and hashes both representations.
-    static std::shared_ptr<const CachedTile> make(std::string bytes);
+    /// Hashes the bytes once for both ETags, and compresses them when `compress` is set (a tile
+    /// nobody keeps and the client takes uncompressed is not worth compressing).
+    static std::shared_ptr<const CachedTile> make(std::string bytes, bool compress = true);
 };
 
 /// The gzip (RFC 1952) of `bytes`, zlib level 6. Throws sitmap::internal_error if zlib fails.
@@ -52,8 +54,9 @@ struct TileCacheStats {
 /// A budget of 0 caches nothing.
 ///
 /// Use per request: `sync(db)`, remember `sequence()`, `find(key)`; on a miss build the tile and
-/// `insert(key, ..., sequence)`. An insert is dropped when a change was applied in between, so a
-/// tile read before a change can never outlive it.
+/// `insert(key, ..., sequence)`. An insert is dropped when a change applied in between touches
+/// the tile (or is too old to tell), so a tile read before a change can never outlive it, while
+/// a slow tile is still kept under a steady stream of writes elsewhere.
 class TileCache {
 public:
     explicit TileCache(std::size_t budget_bytes);
@@ -76,6 +79,9 @@ public:
 
     TileCacheStats stats() const;
 
+    /// The budget in bytes given to the constructor (0: nothing is kept).
+    std::size_t budget() const noexcept { return m_budget; }
+
 private:
     struct Entry {
         std::string key;
@@ -87,6 +93,16 @@ private:
     using List = std::list<Entry>;
 
     void erase(List::iterator it);
+
+    // The last changes applied, so an insert can tell whether one touched its tile.
+    struct Applied {
+        std::int64_t sequence = 0;
+        std::string layer;
+        geo::BBox box;
+    };
+    static constexpr std::size_t max_applied = 256;
+    std::deque<Applied> m_applied;    // oldest first
+    std::int64_t m_applied_from = -1;  // m_applied holds every change after this one
 
     const std::size_t m_budget;
     mutable std::mutex m_mutex;

@@ -144,15 +144,17 @@ Response tile_response(const ServerConfig& config, TileCache& cache, const Route
     key += "/" + tile.to_string() + "?" + filter.key() + (options.cluster ? "&cluster" : "");
     auto cached = cache.find(key);
     const bool hit = static_cast<bool>(cached);
+    const bool gzip = accepts_gzip(ctx.request);
     if (!hit) {
-        cached = CachedTile::make(layers::build_tile(db, tile, list, filter, options));
+        // Compressed now only when it is kept or asked for: a cold tile served raw is not gzipped.
+        cached = CachedTile::make(layers::build_tile(db, tile, list, filter, options), gzip || cache.budget() > 0);
         // Clusters read one cell beyond the tile, other features the buffer: invalidate over the wider.
         const double margin = std::max<double>(options.buffer, options.cluster ? options.cluster_cell : 0);
         cache.insert(key, std::move(names), geo::tile_bounds_lonlat(tile, margin, options.extent), cached, sequence);
     }
 
-    const bool gzip = !cached->bytes.empty() && accepts_gzip(ctx.request);
-    const std::string& etag = gzip ? cached->gzip_etag : cached->etag;
+    const bool send_gzip = gzip && !cached->gzip.empty();
+    const std::string& etag = send_gzip ? cached->gzip_etag : cached->etag;
     StringResponse response{http::status::ok, 11};
     if (cached->bytes.empty()) {
         response.result(http::status::no_content);
@@ -160,8 +162,8 @@ Response tile_response(const ServerConfig& config, TileCache& cache, const Route
         response.result(http::status::not_modified);
     } else {
         response.set(http::field::content_type, mvt_type);
-        response.body() = gzip ? cached->gzip : cached->bytes;
-        if (gzip) response.set(http::field::content_encoding, "gzip");
+        response.body() = send_gzip ? cached->gzip : cached->bytes;
+        if (send_gzip) response.set(http::field::content_encoding, "gzip");
     }
     if (!cached->bytes.empty()) response.set(http::field::etag, etag);
     response.set(http::field::cache_control, tile_cache_control);

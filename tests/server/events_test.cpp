@@ -45,6 +45,8 @@ public:
     unsigned status() const { return m_parser.get().result_int(); }
     const http::response<http::string_body>& response() const { return m_parser.get(); }
     const std::string& body() const { return m_parser.get().body(); }
+    /// True once the server has ended the chunked body.
+    bool ended() const { return m_parser.is_done(); }
 
     /// Reads until `done()` or the time is up; returns done().
     template <typename Done>
@@ -124,6 +126,20 @@ struct EventsFixture {
         const auto result = run_sitmap({"import", "--db", db, "--layer", "incidents", "--mode", "append", path});
         INFO(result.output);
         REQUIRE(result.exit_code == 0);
+    }
+
+    /// A new token with `role`, as `sitmap token create` prints it.
+    std::string create_token(const std::string& role, const std::string& name)
+    {
+        const auto created = run_sitmap({"token", "create", "--db", db, "--role", role, "--name", name});
+        REQUIRE(created.exit_code == 0);
+        std::string token;
+        for (std::size_t at = created.output.find("sm_"); at != std::string::npos && token.empty();
+             at = created.output.find("sm_", at + 1)) {
+            token = created.output.substr(at, created.output.find('\n', at) - at);
+        }
+        REQUIRE(!token.empty());
+        return token;
     }
 };
 
@@ -247,14 +263,7 @@ TEST_CASE("events: HTTP/1.0 cannot carry the endless stream and gets 505", "[htt
 
 TEST_CASE("events: anonymous readers get no events of a private layer, token holders do", "[http][db][slow]") {
     EventsFixture f;
-    const auto created = run_sitmap({"token", "create", "--db", f.db, "--role", "viewer", "--name", "Sector East"});
-    REQUIRE(created.exit_code == 0);
-    std::string token;
-    for (std::size_t at = created.output.find("sm_"); at != std::string::npos && token.empty();
-         at = created.output.find("sm_", at + 1)) {
-        token = created.output.substr(at, created.output.find('\n', at) - at);
-    }
-    REQUIRE(!token.empty());
+    const std::string token = f.create_token("viewer", "Sector East");
     ServeProcess server(f.db, {"--private-layer", "incidents"});
 
     SseClient anonymous(server.port());
@@ -275,4 +284,39 @@ TEST_CASE("events: anonymous readers get no events of a private layer, token hol
         CHECK(SseClient(closed.port(), "/events?access_token=" + token).status() == 200);
         CHECK(SseClient(closed.port(), "/events?access_token=sm_000000000000_nope").status() == 401);
     }
+}
+
+TEST_CASE("events: a stream opened with a token ends within seconds of the token being revoked", "[http][db][slow]") {
+    const std::vector<std::string> access = GENERATE(std::vector<std::string>{"--private-layer", "incidents"},
+                                                     std::vector<std::string>{"--read-access", "token"});
+    INFO(access[0] << " " << access[1]);
+    EventsFixture f;
+    const std::string revoked = f.create_token("viewer", "Sector East");
+    const std::string kept = f.create_token("viewer", "Sector West");
+    ServeProcess server(f.db, access);
+    SseClient doomed(server.port(), "/events?access_token=" + revoked);
+    SseClient other(server.port(), "/events?access_token=" + kept);
+    REQUIRE(doomed.status() == 200);
+    REQUIRE(other.status() == 200);
+    f.import_incidents("a");
+    REQUIRE(doomed.run_for(std::chrono::seconds(2), [&] { return !doomed.events().empty(); }));
+
+    const auto id = revoked.substr(3, 12);  // sm_<12 hex id>_<secret>
+    const auto result = run_sitmap({"token", "revoke", "--db", f.db, id});
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    const auto revoked_at = std::chrono::steady_clock::now();
+    // token_check is 1 s and the stream polls every 250 ms: it must be over well within 3 s.
+    REQUIRE(doomed.run_for(std::chrono::seconds(3), [&] { return doomed.ended(); }));
+    CHECK(std::chrono::steady_clock::now() - revoked_at < std::chrono::seconds(3));
+    const auto last = doomed.body().rfind("event: revoked\ndata: ");
+    REQUIRE(last != std::string::npos);
+    const auto data = doomed.body().substr(last + 21, doomed.body().find('\n', last + 21) - last - 21);
+    CHECK(nlohmann::json::parse(data)["error"] == "unauthorized");
+
+    // The stream of a token still valid goes on and gets the next change; the revoked one cannot reconnect.
+    f.import_incidents("b");
+    CHECK(other.run_for(std::chrono::seconds(2), [&] { return other.events().size() >= 2; }));
+    CHECK_FALSE(other.ended());
+    CHECK(SseClient(server.port(), "/events?access_token=" + revoked).status() == 401);
 }

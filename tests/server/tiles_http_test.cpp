@@ -204,6 +204,12 @@ TEST_CASE("tiles http: a cache of 0 MB serves every tile fresh", "[http][db]") {
     CHECK(first["X-Sitmap-Cache"] == "miss");
     CHECK(second["X-Sitmap-Cache"] == "miss");
     CHECK(first.body() == second.body());
+    CHECK(first[http::field::content_encoding].empty());
+    // Compressed only for a client that takes gzip (nothing is kept), with its own ETag.
+    const auto zipped = client.request(http::verb::get, tile, {{http::field::accept_encoding, "gzip"}});
+    CHECK(zipped[http::field::content_encoding] == "gzip");
+    CHECK(gzip_decompress(zipped.body()) == first.body());
+    CHECK(zipped[http::field::etag] != first[http::field::etag]);
 }
 
 TEST_CASE("tiles http: an import by another process invalidates exactly the tiles it touches", "[http][db][slow]") {
