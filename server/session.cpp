@@ -10,6 +10,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <exception>
 #include <vector>
 
@@ -360,8 +363,13 @@ void Session::on_client_readable(beast::error_code ec)
     if (ec == net::error::operation_aborted || !m_streamed) {
         return;
     }
-    beast::error_code available_ec;
-    if (ec || m_stream.socket().available(available_ec) == 0 || available_ec) {
+    // Readable can be stale: the edge of the request's own bytes, already read, may reach the
+    // reactor only now. Peeking tells a closed client (0 bytes: end of stream, or an error) from
+    // nothing at all (EAGAIN: the next turn watches again).
+    char byte = 0;
+    const auto peeked = ec ? -1 : ::recv(m_stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const bool nothing = peeked < 0 && !ec && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+    if (peeked == 0 || (peeked < 0 && !nothing)) {
         m_client_gone = true;
         m_poll_timer.cancel();
     }
