@@ -5,25 +5,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 namespace sitmap::layers {
 
 namespace {
 
-std::vector<std::string> split(const std::string& text) {
-    std::vector<std::string> parts;
-    std::string part;
-    std::istringstream in(text);
-    while (std::getline(in, part, ',')) parts.emplace_back(trim(part));
-    return parts;
-}
-
 std::vector<std::string> enum_list(const std::string& text, const char* column, const char* parameter) {
     std::vector<std::string> values;
     if (text.empty()) return values;
     const Column* c = find_layer("incidents").column(column);
-    for (const auto& part : split(text)) {
+    for (const auto& part : split_list(text)) {
         const std::string token = normalise_token(part);
         if (std::find(c->allowed.begin(), c->allowed.end(), token) == c->allowed.end()) {
             std::string allowed;
@@ -51,7 +42,7 @@ Filter parse_filter(const std::string& bbox, const std::string& from, const std:
                     const std::string& types, const std::string& targets, const std::string& statuses) {
     Filter filter;
     if (!bbox.empty()) {
-        const auto parts = split(bbox);
+        const auto parts = split_list(bbox);
         if (parts.size() != 4) {
             throw input_error("bbox: expected four numbers min_lon,min_lat,max_lon,max_lat, got '" + bbox + "'");
         }

@@ -1,5 +1,6 @@
 #include "layers/values.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
@@ -133,6 +134,16 @@ std::string_view trim(std::string_view text) {
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
     return text;
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+    std::vector<std::string> parts;
+    for (std::size_t start = 0; start < text.size();) {
+        const auto end = std::min(text.find(',', start), text.size());
+        parts.emplace_back(trim(text.substr(start, end - start)));
+        start = end + 1;
+    }
+    return parts;
 }
 
 std::optional<std::string> normalise_datetime(std::string_view text) {

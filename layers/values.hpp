@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sitmap::layers {
 
@@ -20,6 +21,10 @@ std::string normalise_token(std::string_view text);
 
 /// Trims ASCII white space at both ends.
 std::string_view trim(std::string_view text);
+
+/// The parts of a comma-separated list ("a, b,c" -> a, b, c), each trimmed, as std::getline splits
+/// them: "" gives none, "a,,b" an empty middle part, a trailing comma no part.
+std::vector<std::string> split_list(std::string_view text);
 
 /// Folds case and the accents of Latin letters (é -> e), for matching names: "Ménaka" ~ "menaka".
 std::string fold_name(std::string_view text);

@@ -56,14 +56,10 @@ std::vector<std::string_view> referenced_layers(const Query& query) {
     }
     for (const char* key : {"group_by", "by"}) {
         for (const auto& value : query.get_all(key)) {
-            std::size_t start = 0;
-            while (start <= value.size()) {
-                const auto end = std::min(value.find(',', start), value.size());
-                const auto group = layers::trim(std::string_view(value).substr(start, end - start));
+            for (const auto& group : layers::split_list(value)) {
                 if (group == "base") read.push_back("bases");
                 if (group == "cercle") read.push_back("cercles");
                 if (group == "region") read.push_back("regions");
-                start = end + 1;
             }
         }
     }

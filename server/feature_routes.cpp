@@ -17,7 +17,6 @@
 #include <cmath>
 #include <ctime>
 #include <memory>
-#include <sstream>
 
 namespace sitmap::server {
 
@@ -28,14 +27,6 @@ using nlohmann::json;
 // Pages larger than this are streamed (chunked) from a connection of their own; smaller ones are
 // built in memory on the thread's connection.
 constexpr std::int64_t stream_above = 1000;
-
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> parts;
-    std::string part;
-    std::istringstream in(text);
-    while (std::getline(in, part, ',')) parts.emplace_back(layers::trim(part));
-    return parts;
-}
 
 double parse_number(const std::string& text, const char* what) {
     char* end = nullptr;
@@ -119,7 +110,7 @@ layers::Condition property_condition(const layers::Layer& layer, const std::stri
     const layers::Column* column = layer.column(name);
     layers::Condition c;
     c.sql = " AND t." + (column ? column->name : std::string("id")) + " IN (";
-    const auto values = split_list(text);
+    const auto values = layers::split_list(text);
     if (values.empty()) throw input_error(name + ": expected a value");
     for (std::size_t i = 0; i < values.size(); ++i) {
         c.sql += i ? ",?" : "?";
@@ -214,7 +205,7 @@ ItemsPlan plan_items(geo::Database& db, const layers::Layer& layer, const Query&
         plan.ranked = layers::along_route(db, layer, layers::find_route(db, *route), buffer, query);
         plan.along = true;
     } else if (auto point = q.get("nearest_to")) {
-        const auto parts = split_list(*point);
+        const auto parts = layers::split_list(*point);
         if (parts.size() != 2) throw input_error("nearest_to: expected lon,lat");
         const geo::LonLat at{parse_number(parts[0], "nearest_to"), parse_number(parts[1], "nearest_to")};
         if (std::abs(at.lon) > 180 || std::abs(at.lat) > 90) throw input_error("nearest_to: expected lon,lat in degrees");

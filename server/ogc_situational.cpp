@@ -4,12 +4,12 @@
 #include "geo/error.hpp"
 #include "layers/cql2.hpp"
 #include "layers/queries.hpp"
+#include "layers/values.hpp"
 #include "server/auth.hpp"
 #include "server/json_error.hpp"
 #include "server/ogc_html.hpp"
 
 #include <cmath>
-#include <sstream>
 
 namespace sitmap::server {
 
@@ -168,9 +168,7 @@ void register_situational_routes(Router& router, const ServerConfig& config) {
         require_read(config, ctx, "incidents");
         std::vector<std::string> groups;
         for (const auto& value : ctx.query.get_all("group_by")) {
-            std::istringstream in(value);
-            std::string g;
-            while (std::getline(in, g, ',')) groups.push_back(g);
+            for (auto& g : layers::split_list(value)) groups.push_back(std::move(g));
         }
         return counts_response(config, ctx, groups);
     });

@@ -2,6 +2,7 @@
 
 #include "geo/error.hpp"
 #include "layers/queries.hpp"
+#include "layers/values.hpp"
 #include "layers/schema.hpp"
 
 #include <nlohmann/json.hpp>
@@ -12,7 +13,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 namespace sitmap::server {
 
@@ -131,10 +131,7 @@ QueryCommand add_query_command(CLI::App& app) {
             return print_hits(db, hits, opt.ids, true);
         }
         if (stats->parsed()) {
-            std::vector<std::string> groups;
-            std::istringstream in(opt.group_by);
-            std::string g;
-            while (std::getline(in, g, ',')) groups.push_back(g);
+            const auto groups = layers::split_list(opt.group_by);
             const auto table = timed(opt.repeat, [&] { return layers::count_incidents(db, groups, q); });
             std::fputs(layers::to_csv(table).c_str(), stdout);
             return 0;
