@@ -42,8 +42,8 @@ Base find_base(geo::Database& db, const std::string& id_or_name);
 /// of the circle is settled by geod_inverse on its stored position. Other distances come from
 /// DistanceFrom (millimetres from geod_inverse below 200 km) and, without attribute conditions,
 /// from the middle of the R*Tree's float32 box, so they are within its half-diagonal (0.3 m in
-/// Mali) of the exact figure and near-ties may come in either order. Throws sitmap::input_error for a layer that is not made of points or a
-/// radius outside (0, 20000].
+/// Mali) of the exact figure and near-ties may come in either order. Throws sitmap::input_error
+/// for a layer that is not made of points or a radius outside (0, 20000].
 std::vector<Hit> within_radius(geo::Database& db, const Layer& layer, geo::LonLat centre, double radius_km,
                                const FeatureQuery& query);
 
