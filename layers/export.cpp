@@ -27,7 +27,7 @@ struct FormatInfo {
 constexpr FormatInfo formats[] = {{ExportFormat::geojson, "GeoJSON", "GeoJSON"},
                                   {ExportFormat::gpkg, "GPKG", "GPKG"},
                                   {ExportFormat::csv, "CSV", "CSV"},
-                                  {ExportFormat::kml, "KML", "LIBKML"},
+                                  {ExportFormat::kml, "KML", "KML"},
                                   {ExportFormat::shapefile, "Shapefile", "ESRI Shapefile"}};
 
 const FormatInfo& info(ExportFormat format) {
@@ -66,12 +66,18 @@ std::vector<ExtraField> extra_fields(geo::Database& db, const Layer& layer, cons
     return fields;
 }
 
-void add_field(OGRLayerH out, const std::string& name, OGRFieldType type, OGRFieldSubType subtype = OFSTNone) {
+/// The output field for `name` and its index: the driver's own field when it has one of that name
+/// already (the KML driver starts every layer with Name and Description), else a new one.
+int add_field(OGRLayerH out, const std::string& name, OGRFieldType type, OGRFieldSubType subtype = OFSTNone) {
+    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(out);
+    if (const int existing = OGR_FD_GetFieldIndex(defn, name.c_str()); existing >= 0) return existing;
     OGRFieldDefnH field = OGR_Fld_Create(name.c_str(), type);
     OGR_Fld_SetSubType(field, subtype);
     const OGRErr err = OGR_L_CreateField(out, field, TRUE);
     OGR_Fld_Destroy(field);
     if (err != OGRERR_NONE) throw error("cannot create field " + name + ": " + geo::gdal_last_error());
+    // By position, not by name: drivers may rename (Shapefile truncates to 10 characters).
+    return OGR_FD_GetFieldCount(defn) - 1;
 }
 
 OGRwkbGeometryType geometry_type(const Layer& layer) {
@@ -113,26 +119,22 @@ std::int64_t export_layer(geo::Database& db, const ExportOptions& options) {
                                            csv_points ? wkbNone : geometry_type(layer), creation.get());
     if (!out) throw error("cannot create layer " + layer.name + " in " + options.path + ": " + geo::gdal_last_error());
 
-    add_field(out, "id", OFTString);
+    // The output field of each input column: the id, then the layer's columns.
+    std::vector<int> field_of{add_field(out, "id", OFTString)};
     for (const auto& c : layer.columns) {
         switch (c.type) {
-            case ColumnType::integer: add_field(out, c.name, OFTInteger64); break;
-            case ColumnType::real: add_field(out, c.name, OFTReal); break;
-            case ColumnType::boolean: add_field(out, c.name, OFTInteger, OFSTBoolean); break;
-            default: add_field(out, c.name, OFTString); break;  // dates as ISO 8601 text: nothing lost
+            case ColumnType::integer: field_of.push_back(add_field(out, c.name, OFTInteger64)); break;
+            case ColumnType::real: field_of.push_back(add_field(out, c.name, OFTReal)); break;
+            case ColumnType::boolean: field_of.push_back(add_field(out, c.name, OFTInteger, OFSTBoolean)); break;
+            default: field_of.push_back(add_field(out, c.name, OFTString)); break;  // dates as ISO 8601 text
         }
     }
     auto extras = extra_fields(db, layer, options.filter);
-    for (auto& extra : extras) add_field(out, extra.name, extra.type);
-    if (csv_points) {
-        add_field(out, "lon", OFTReal);
-        add_field(out, "lat", OFTReal);
-    }
-    // Output field indexes, looked up once: drivers may rename (Shapefile truncates).
+    for (auto& extra : extras) extra.index = add_field(out, extra.name, extra.type);
+    const int lon_field = csv_points ? add_field(out, "lon", OFTReal) : -1;
+    const int lat_field = csv_points ? add_field(out, "lat", OFTReal) : -1;
     OGRFeatureDefnH defn = OGR_L_GetLayerDefn(out);
-    const int first_extra = 1 + static_cast<int>(layer.columns.size());
-    for (std::size_t e = 0; e < extras.size(); ++e) extras[e].index = first_extra + static_cast<int>(e);
-    const int lon_field = first_extra + static_cast<int>(extras.size());
+    const int first_extra = static_cast<int>(field_of.size());
 
     std::vector<SqlValue> params;
     auto stmt = db.prepare("SELECT t.id, " + [&] {
@@ -150,13 +152,13 @@ std::int64_t export_layer(geo::Database& db, const ExportOptions& options) {
     std::int64_t written = 0;
     while (stmt.step()) {
         geo::Feature feature(OGR_F_Create(defn));
-        OGR_F_SetFieldString(feature.get(), 0, std::string(stmt.column_text(0)).c_str());
-        for (int i = 1; i < first_extra; ++i) {
+        for (int i = 0; i < first_extra; ++i) {
+            const int field = field_of[static_cast<std::size_t>(i)];
             switch (stmt.column_type(i)) {
-                case SQLITE_NULL: OGR_F_SetFieldNull(feature.get(), i); break;
-                case SQLITE_INTEGER: OGR_F_SetFieldInteger64(feature.get(), i, stmt.column_int64(i)); break;
-                case SQLITE_FLOAT: OGR_F_SetFieldDouble(feature.get(), i, stmt.column_double(i)); break;
-                default: OGR_F_SetFieldString(feature.get(), i, std::string(stmt.column_text(i)).c_str()); break;
+                case SQLITE_NULL: OGR_F_SetFieldNull(feature.get(), field); break;
+                case SQLITE_INTEGER: OGR_F_SetFieldInteger64(feature.get(), field, stmt.column_int64(i)); break;
+                case SQLITE_FLOAT: OGR_F_SetFieldDouble(feature.get(), field, stmt.column_double(i)); break;
+                default: OGR_F_SetFieldString(feature.get(), field, std::string(stmt.column_text(i)).c_str()); break;
             }
         }
         if (!stmt.is_null(props_column) && !extras.empty()) {
@@ -177,7 +179,7 @@ std::int64_t export_layer(geo::Database& db, const ExportOptions& options) {
         }
         if (csv_points) {
             OGR_F_SetFieldDouble(feature.get(), lon_field, stmt.column_double(geom_column + 1));
-            OGR_F_SetFieldDouble(feature.get(), lon_field + 1, stmt.column_double(geom_column + 2));
+            OGR_F_SetFieldDouble(feature.get(), lat_field, stmt.column_double(geom_column + 2));
         } else if (!stmt.is_null(geom_column)) {
             const auto wkb = stmt.column_blob(geom_column);
             OGRGeometryH geometry = nullptr;

@@ -67,6 +67,21 @@ void append_feature(std::string& out, const Layer& layer, const geo::Statement& 
     out += '}';
 }
 
+/// True when `query` holds conditions besides its bbox (that make counting read the rows).
+bool has_conditions(const Layer& layer, const FeatureQuery& query) {
+    return !query.where.empty() || (layer.name == "incidents" && !query.filter.attributes_empty());
+}
+
+/// The number of entries of the layer's R*Tree meeting `box`, stopping at `at_most`.
+std::int64_t features_in_box(geo::Database& db, const Layer& layer, const std::array<double, 4>& box,
+                             std::int64_t at_most = -1) {
+    auto stmt = db.prepare("SELECT count(*) FROM (SELECT 1 FROM idx_" + layer.name +
+                           "_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ? LIMIT ?)");
+    stmt.bind(1, box[2]).bind(2, box[0]).bind(3, box[3]).bind(4, box[1]).bind(5, at_most);
+    stmt.step();
+    return stmt.column_int64(0);
+}
+
 } // namespace
 
 Condition& Condition::operator+=(const Condition& other) {
@@ -131,6 +146,7 @@ std::int64_t count_features(geo::Database& db, const Layer& layer, const Filter&
 }
 
 std::int64_t count_features(geo::Database& db, const Layer& layer, const FeatureQuery& query) {
+    if (query.filter.bbox && !has_conditions(layer, query)) return features_in_box(db, layer, *query.filter.bbox);
     geo::register_geodesy_functions(db);
     std::vector<SqlValue> params;
     auto stmt = db.prepare("SELECT count(*) FROM " + layer.name + " t WHERE 1=1" +
@@ -139,6 +155,15 @@ std::int64_t count_features(geo::Database& db, const Layer& layer, const Feature
     bind_all(stmt, params);
     stmt.step();
     return stmt.column_int64(0);
+}
+
+std::optional<std::int64_t> count_features_bounded(geo::Database& db, const Layer& layer, const FeatureQuery& query,
+                                                   std::int64_t max_rows) {
+    if (query.filter.bbox && has_conditions(layer, query) &&
+        features_in_box(db, layer, *query.filter.bbox, max_rows + 1) > max_rows) {
+        return std::nullopt;
+    }
+    return count_features(db, layer, query);
 }
 
 std::string feature_by_id(geo::Database& db, const Layer& layer, const std::string& id, const json& computed) {

@@ -73,7 +73,16 @@ std::int64_t write_features(geo::Database& db, const Layer& layer, const Feature
 std::int64_t count_features(geo::Database& db, const Layer& layer, const Filter& filter);
 
 /// The number of features matching the filter and the conditions of `query` (limit and offset ignored).
+/// A bbox alone is counted from the layer's R*Tree, without reading the rows.
 std::int64_t count_features(geo::Database& db, const Layer& layer, const FeatureQuery& query);
+
+/// count_features() when it reads at most `max_rows` rows, nothing otherwise. Only a bbox with
+/// other conditions (attribute filters on incidents, `query.where`) makes counting read the rows:
+/// one per feature in the box, so it is done when the R*Tree holds at most `max_rows` there.
+/// Any other query is counted from indexes (R*Tree, the incidents' covering indexes, the table's
+/// own b-tree) and always answered.
+std::optional<std::int64_t> count_features_bounded(geo::Database& db, const Layer& layer, const FeatureQuery& query,
+                                                   std::int64_t max_rows);
 
 /// One feature by its id as a GeoJSON Feature, with `computed` properties added when it is an
 /// object. Throws sitmap::not_found_error.

@@ -108,4 +108,13 @@ std::shared_ptr<const SimplifiedLayer> simplified_layer(geo::Database& db, const
     return value;
 }
 
+void prepare_simplified_layers(geo::Database& db, std::stop_token stop) {
+    for (int zoom = 0; zoom < simplify_below_zoom; ++zoom) {
+        for (const auto& layer : all_layers()) {
+            if (stop.stop_requested()) return;
+            if (layer.geometry != GeometryKind::point) simplified_layer(db, layer, zoom);
+        }
+    }
+}
+
 } // namespace sitmap::layers

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <unordered_map>
 
@@ -33,5 +34,11 @@ struct SimplifiedLayer {
 /// Thread-safe; the result stays valid as long as it is held. Costs one query on the change log
 /// when cached. Throws sitmap::error when the layer cannot be read.
 std::shared_ptr<const SimplifiedLayer> simplified_layer(geo::Database& db, const Layer& layer, int zoom);
+
+/// Builds (into the cache simplified_layer reads) every line and polygon layer for every zoom
+/// below simplify_below_zoom, lowest zoom first, so that the first tile of a zoom does not pay
+/// for it; a server runs it in the background at start. Returns early once `stop` is requested.
+/// Throws sitmap::error when a layer cannot be read.
+void prepare_simplified_layers(geo::Database& db, std::stop_token stop);
 
 } // namespace sitmap::layers

@@ -5,9 +5,11 @@
 #include "layers/export.hpp"
 #include "layers/import.hpp"
 #include "layers/schema.hpp"
+#include "layers/simplified.hpp"
 #include "layers/tokens.hpp"
 #include "server/handlers.hpp"
 #include "server/listener.hpp"
+#include "server/log_output.hpp"
 #include "server/query_cli.hpp"
 
 #include <CLI/CLI.hpp>
@@ -17,6 +19,7 @@
 #include <cstdio>
 #include <iostream>
 #include <thread>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace sitmap::server {
@@ -64,6 +67,12 @@ std::function<void(std::int64_t, std::int64_t)> progress_printer() {
             std::fflush(stdout);
         }
     };
+}
+
+/// Lets the calling thread yield the cores to the others (Linux nice 10 for this thread only):
+/// background work must not slow requests down.
+void lower_thread_priority() noexcept {
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
 }
 
 int demo(const std::string& db_path) {
@@ -264,8 +273,24 @@ int run_cli(int argc, char** argv) {
             router.set_cors_origins(cors_origins);
             server_options.limits.read_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                 std::chrono::duration<double>(read_timeout));
+            buffer_log_output();  // one write per 64 KiB or per second, not per request
+            struct FlushAtExit {
+                ~FlushAtExit() { flush_log(); }
+            } flush_at_exit;
             Server server(router, host, port, threads, server_options);
             spdlog::info("sitmap serving {} at http://{}:{}/ with {} threads", db_path, host, server.port(), threads);
+            // Borders simplified per zoom are built in the background now rather than by the
+            // first tile of each zoom (a few seconds on official boundaries); stopped and joined
+            // when serving ends.
+            const std::jthread preparing([db_path](std::stop_token stop) {
+                try {
+                    lower_thread_priority();
+                    auto db = layers::open_database(db_path, geo::Database::Mode::read_only);
+                    layers::prepare_simplified_layers(db, stop);
+                } catch (const std::exception& e) {
+                    spdlog::warn("preparing simplified borders: {} (tiles build them when asked)", e.what());
+                }
+            });
             server.run();
             spdlog::info("sitmap stopped");
             return 0;

@@ -28,6 +28,11 @@ using nlohmann::json;
 // built in memory on the thread's connection.
 constexpr std::int64_t stream_above = 1000;
 
+// numberMatched is left out when counting would read more rows than this (a bbox holding more
+// features, given with other filters) and the page is not the last one: OGC API Features makes
+// it optional, and the page itself never needs it.
+constexpr std::int64_t count_max_rows = 2000;
+
 double parse_number(const std::string& text, const char* what) {
     char* end = nullptr;
     const double value = std::strtod(text.c_str(), &end);
@@ -144,7 +149,7 @@ struct ItemsPlan {
     layers::FeatureQuery query;
     std::optional<std::vector<layers::Hit>> ranked;
     bool along = false;  ///< ranked along a route: the hits carry along_km
-    std::int64_t matched = 0;
+    std::optional<std::int64_t> matched;  ///< known from the start for distance queries only
 };
 
 ItemsPlan plan_items(geo::Database& db, const layers::Layer& layer, const Query& q) {
@@ -212,15 +217,15 @@ ItemsPlan plan_items(geo::Database& db, const layers::Layer& layer, const Query&
         const std::int64_t k = q.has("k") ? parse_integer(*q.get("k"), "k") : 5;
         plan.ranked = layers::nearest(db, layer, at, k, query);
     }
-    plan.matched = plan.ranked ? static_cast<std::int64_t>(plan.ranked->size()) : layers::count_features(db, layer, query);
+    if (plan.ranked) plan.matched = static_cast<std::int64_t>(plan.ranked->size());
     return plan;
 }
 
 std::vector<layers::RankedFeature> page_of(const ItemsPlan& plan) {
     std::vector<layers::RankedFeature> page;
     const auto& hits = *plan.ranked;
-    const auto first = static_cast<std::size_t>(std::min<std::int64_t>(plan.query.offset, plan.matched));
-    const auto last = static_cast<std::size_t>(std::min<std::int64_t>(plan.query.offset + plan.query.limit, plan.matched));
+    const auto first = static_cast<std::size_t>(std::min<std::int64_t>(plan.query.offset, *plan.matched));
+    const auto last = static_cast<std::size_t>(std::min<std::int64_t>(plan.query.offset + plan.query.limit, *plan.matched));
     auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
     for (std::size_t i = first; i < last; ++i) {
         json computed = {{"distance_km", round3(hits[i].distance_km)}};
@@ -231,7 +236,7 @@ std::vector<layers::RankedFeature> page_of(const ItemsPlan& plan) {
 }
 
 json items_links(const std::string& base, const layers::Layer& layer, const Query& q, const ItemsPlan& plan,
-                 std::int64_t returned) {
+                 bool more) {
     const std::string path = base + "/collections/" + layer.name + "/items";
     const auto& query = plan.query;
     json links = json::array({{{"href", path + query_with(q, {})}, {"rel", "self"}, {"type", "application/geo+json"}},
@@ -239,7 +244,7 @@ json items_links(const std::string& base, const layers::Layer& layer, const Quer
                               {{"href", base + "/collections/" + layer.name}, {"rel", "collection"},
                                {"type", "application/json"}}});
     const std::string limit = std::to_string(query.limit);
-    if (query.offset + returned < plan.matched) {
+    if (more) {
         links.push_back({{"href", path + query_with(q, {{"offset", std::to_string(query.offset + query.limit)},
                                                         {"limit", limit}})},
                          {"rel", "next"},
@@ -255,9 +260,65 @@ json items_links(const std::string& base, const layers::Layer& layer, const Quer
     return links;
 }
 
-std::unique_ptr<layers::FeatureCursor> cursor_for(geo::Database& db, const layers::Layer& layer, const ItemsPlan& plan) {
-    if (plan.ranked) return std::make_unique<layers::FeatureCursor>(db, layer, page_of(plan));
-    return std::make_unique<layers::FeatureCursor>(db, layer, plan.query);
+/// One page of items read through a cursor, with one feature more looked for after the page's
+/// last: whether a next page exists is known without counting.
+class ItemsPage {
+public:
+    ItemsPage(geo::Database& db, const layers::Layer& layer, std::shared_ptr<const ItemsPlan> plan)
+        : m_layer(layer), m_plan(std::move(plan)), m_cursor([&] {
+              if (m_plan->ranked) return layers::FeatureCursor(db, layer, page_of(*m_plan));
+              auto query = m_plan->query;
+              ++query.limit;
+              return layers::FeatureCursor(db, layer, query);
+          }()) {}
+
+    /// Appends the page's next feature to `out`; false after its last.
+    bool next(std::string& out) {
+        if (m_done) return false;
+        if (m_returned < m_plan->query.limit && m_cursor.next(out)) {
+            ++m_returned;
+            return true;
+        }
+        m_done = true;
+        if (m_plan->matched) {
+            m_more = m_plan->query.offset + m_returned < *m_plan->matched;
+        } else if (m_returned == m_plan->query.limit) {
+            std::string one_more;
+            m_more = m_cursor.next(one_more);
+        }
+        return false;
+    }
+
+    std::int64_t returned() const { return m_returned; }
+    /// Whether features follow the page (once next() has returned false).
+    bool more() const { return m_more; }
+
+    /// numberMatched, once next() has returned false: known for distance queries and on the last
+    /// page, otherwise counted through `db` when that reads at most count_max_rows rows.
+    std::optional<std::int64_t> matched(geo::Database& db) const {
+        const auto& plan = *m_plan;
+        if (plan.matched) return plan.matched;
+        if (!m_more && (m_returned > 0 || plan.query.offset == 0)) return plan.query.offset + m_returned;
+        return layers::count_features_bounded(db, m_layer, plan.query, count_max_rows);
+    }
+
+private:
+    const layers::Layer& m_layer;
+    std::shared_ptr<const ItemsPlan> m_plan;
+    layers::FeatureCursor m_cursor;
+    std::int64_t m_returned = 0;
+    bool m_more = false;
+    bool m_done = false;
+};
+
+/// The members of a FeatureCollection after its features: `],"numberMatched":...}`.
+std::string collection_tail(geo::Database& db, const ItemsPage& page, const std::string& links_more,
+                            const std::string& links_last) {
+    std::string tail = "]";
+    if (const auto matched = page.matched(db)) tail += R"(,"numberMatched":)" + std::to_string(*matched);
+    tail += R"(,"numberReturned":)" + std::to_string(page.returned()) + R"(,"links":)" +
+            (page.more() ? links_more : links_last) + "}";
+    return tail;
 }
 
 Response items_response(const ServerConfig& config, const RouteContext& ctx) {
@@ -265,42 +326,39 @@ Response items_response(const ServerConfig& config, const RouteContext& ctx) {
     require_read(config, ctx, layer.name);
     const std::string format = requested_format(ctx, {"json", "geojson", "html"});
     auto& db = connection(config);
-    const ItemsPlan plan = plan_items(db, layer, ctx.query);
-    const std::int64_t page = std::max<std::int64_t>(
-        0, std::min(plan.query.limit, plan.matched - plan.query.offset));
+    const auto plan = std::make_shared<const ItemsPlan>(plan_items(db, layer, ctx.query));
     const std::string base = base_url(config, ctx.request);
-    const std::string head = R"({"type":"FeatureCollection","numberMatched":)" + std::to_string(plan.matched) +
-                             R"(,"timeStamp":")" + now_utc() + '"' +
-                             R"(,"features":[)";
 
     if (format == "html") {
         json features = json::array();
-        auto cursor = cursor_for(db, layer, plan);
+        ItemsPage page(db, layer, plan);
         std::string feature;
-        while (cursor->next(feature)) {
+        while (page.next(feature)) {
             features.push_back(json::parse(feature));
             feature.clear();
         }
-        const auto returned = static_cast<std::int64_t>(features.size());
-        return html_response(layer.title, {{"numberMatched", plan.matched},
-                                           {"numberReturned", returned},
-                                           {"links", items_links(base, layer, ctx.query, plan, returned)},
-                                           {"features", features}});
+        json body = {{"numberReturned", page.returned()},
+                     {"links", items_links(base, layer, ctx.query, *plan, page.more())},
+                     {"features", features}};
+        if (const auto matched = page.matched(db)) body["numberMatched"] = *matched;
+        return html_response(layer.title, body);
     }
-    const std::string links = items_links(base, layer, ctx.query, plan, page).dump();
-    if (page <= stream_above) {
+    const std::string head = R"({"type":"FeatureCollection","timeStamp":")" + now_utc() + R"(","features":[)";
+    const std::string links_more = items_links(base, layer, ctx.query, *plan, true).dump();
+    const std::string links_last = items_links(base, layer, ctx.query, *plan, false).dump();
+    const std::int64_t at_most =
+        plan->matched ? std::min(plan->query.limit, *plan->matched - plan->query.offset) : plan->query.limit;
+    if (at_most <= stream_above) {
         std::string body = head;
-        auto cursor = cursor_for(db, layer, plan);
-        std::int64_t returned = 0;
+        ItemsPage page(db, layer, plan);
         while (true) {
-            if (returned) body += ',';
-            if (!cursor->next(body)) {
-                if (returned) body.pop_back();
+            if (page.returned()) body += ',';
+            if (!page.next(body)) {
+                if (page.returned()) body.pop_back();
                 break;
             }
-            ++returned;
         }
-        body += R"(],"numberReturned":)" + std::to_string(returned) + R"(,"links":)" + links + "}";
+        body += collection_tail(db, page, links_more, links_last);
         auto response = make_response(http::status::ok, std::move(body), "application/geo+json");
         response.set(http::field::cache_control, "no-cache");
         return response;
@@ -308,16 +366,15 @@ Response items_response(const ServerConfig& config, const RouteContext& ctx) {
     // A large page: its own connection, so the chunks may be produced on any server thread.
     struct Stream {
         geo::Database db;
-        std::unique_ptr<layers::FeatureCursor> cursor;
-        std::int64_t returned = 0;
+        std::optional<ItemsPage> page;
         bool done = false;
         bool head_sent = false;
     };
     auto stream = std::make_shared<Stream>(
-        Stream{layers::open_database(config.database, geo::Database::Mode::read_only), nullptr});
-    stream->cursor = cursor_for(stream->db, layer, plan);
+        Stream{layers::open_database(config.database, geo::Database::Mode::read_only), std::nullopt});
+    stream->page.emplace(stream->db, layer, plan);
     auto response = make_streamed_response(
-        http::status::ok, "application/geo+json", [stream, head, links](std::string& chunk) -> bool {
+        http::status::ok, "application/geo+json", [stream, head, links_more, links_last](std::string& chunk) -> bool {
             if (stream->done) return false;
             if (!stream->head_sent) {
                 chunk = head;
@@ -325,14 +382,13 @@ Response items_response(const ServerConfig& config, const RouteContext& ctx) {
             }
             while (chunk.size() < 64 * 1024) {
                 const auto before = chunk.size();
-                if (stream->returned) chunk += ',';
-                if (!stream->cursor->next(chunk)) {
+                if (stream->page->returned()) chunk += ',';
+                if (!stream->page->next(chunk)) {
                     chunk.resize(before);
-                    chunk += R"(],"numberReturned":)" + std::to_string(stream->returned) + R"(,"links":)" + links + "}";
+                    chunk += collection_tail(stream->db, *stream->page, links_more, links_last);
                     stream->done = true;
                     break;
                 }
-                ++stream->returned;
             }
             return true;
         });

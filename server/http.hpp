@@ -1,14 +1,19 @@
 #pragma once
 /// HTTP types shared by the router, the handlers and the sessions (Boost.Beast 1.74).
 ///
-/// A handler turns a `Request` into a `Response`. A `Response` is either a whole body in memory
-/// (`StringResponse`) or a header plus a producer of chunks (`StreamedResponse`) that the session
-/// sends with chunked transfer encoding, so a large body never has to be held at once.
+/// A handler turns a `Request` into a `Response`. A `Response` is a whole body in memory
+/// (`StringResponse`), a header plus a producer of chunks (`StreamedResponse`) that the session
+/// sends with chunked transfer encoding, so a large body never has to be held at once, or a whole
+/// body shared with a cache (`SharedResponse`), sent without a copy.
 
 #include <boost/beast/http.hpp>
 
+#include <boost/optional.hpp>
+
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,6 +37,41 @@ using StringResponse = http::response<http::string_body>;
 /// chunk, so the client sees a truncated body rather than a wrong one.
 using ChunkProducer = std::function<bool(std::string& chunk)>;
 
+/// A body held in a shared, immutable string and sent as it is: a response from a cache goes out
+/// without its bytes being copied. Null is an empty body. For responses only (it has no reader).
+struct SharedBody {
+    using value_type = std::shared_ptr<const std::string>;
+
+    /// The body's length in bytes, for Content-Length.
+    static std::uint64_t size(const value_type& body) noexcept { return body ? body->size() : 0; }
+
+    /// Beast's BodyWriter: the whole body as one buffer.
+    class writer {
+    public:
+        using const_buffers_type = boost::asio::const_buffer;
+
+        template <bool isRequest, class Fields>
+        writer(const http::header<isRequest, Fields>& /*header*/, const value_type& body) : m_body(body) {}
+
+        void init(beast::error_code& ec) { ec = {}; }
+
+        boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec)
+        {
+            ec = {};
+            if (!m_body || m_body->empty()) {
+                return boost::none;
+            }
+            return std::make_pair(const_buffers_type{m_body->data(), m_body->size()}, false);
+        }
+
+    private:
+        const value_type& m_body;
+    };
+};
+
+/// A response whose body is shared (SharedBody), e.g. a cached tile.
+using SharedResponse = http::response<SharedBody>;
+
 /// A response whose body is produced piece by piece and sent with `Transfer-Encoding: chunked`.
 /// The header is used as given (status, Content-Type, ...); the session sets chunked itself.
 struct StreamedResponse {
@@ -47,13 +87,16 @@ struct StreamedResponse {
 };
 
 /// What a handler returns.
-using Response = std::variant<StringResponse, StreamedResponse>;
+using Response = std::variant<StringResponse, StreamedResponse, SharedResponse>;
 
 /// The header (status and fields) of either kind of response.
 inline http::response_header<>& header_of(Response& response)
 {
     if (auto* streamed = std::get_if<StreamedResponse>(&response)) {
         return streamed->header.base();
+    }
+    if (auto* shared = std::get_if<SharedResponse>(&response)) {
+        return shared->base();
     }
     return std::get<StringResponse>(response).base();
 }
@@ -63,6 +106,9 @@ inline const http::response_header<>& header_of(const Response& response)
 {
     if (const auto* streamed = std::get_if<StreamedResponse>(&response)) {
         return streamed->header.base();
+    }
+    if (const auto* shared = std::get_if<SharedResponse>(&response)) {
+        return shared->base();
     }
     return std::get<StringResponse>(response).base();
 }

@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <tuple>
+#include <unordered_map>
 
 namespace sitmap::server::metrics {
 
@@ -199,20 +201,61 @@ std::string render()
     return out;
 }
 
+namespace {
+
+/// The series one route's requests are counted in, found once per thread.
+struct RouteSeries {
+    Histogram* duration = nullptr;
+    Histogram* database = nullptr;
+    // (method, status) -> counter: a route answers with few of each, a short list is fastest.
+    std::vector<std::tuple<std::string, unsigned, Counter*>> requests;
+};
+
+/// Hashes std::string and std::string_view alike, so a lookup by view allocates nothing.
+struct TransparentHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+};
+
+} // namespace
+
 void record_request(std::string_view method, std::string_view route, unsigned status, double seconds,
                     double database_seconds)
 {
-    const std::string method_label = http::string_to_verb(beast::string_view{method.data(), method.size()}) == http::verb::unknown ? "OTHER" : std::string(method);
-    counter("sitmap_http_requests_total",
-            {{"method", method_label}, {"route", std::string(route)}, {"status", std::to_string(status)}},
-            "HTTP requests answered, by method, route pattern and status")
-        .inc();
-    histogram("sitmap_http_request_duration_seconds", {{"route", std::string(route)}},
-              "Time from a whole request read to its response written, by route pattern")
-        .observe(seconds);
-    histogram("sitmap_http_request_database_seconds", {{"route", std::string(route)}},
-              "Time spent in SQLite (statement steps) answering a request, by route pattern")
-        .observe(database_seconds);
+    // Every request passes here: each thread keeps the series it has used, so the registry's
+    // lock and the label strings are paid once per thread and series, not per request. The
+    // series themselves are atomics and live as long as the process.
+    thread_local std::unordered_map<std::string, RouteSeries, TransparentHash, std::equal_to<>> routes;
+    auto found = routes.find(route);
+    if (found == routes.end()) {
+        const std::string name(route);
+        RouteSeries series;
+        series.duration = &histogram("sitmap_http_request_duration_seconds", {{"route", name}},
+                                     "Time from a whole request read to its response written, by route pattern");
+        series.database = &histogram("sitmap_http_request_database_seconds", {{"route", name}},
+                                     "Time spent in SQLite (statement steps) answering a request, by route pattern");
+        found = routes.emplace(name, std::move(series)).first;
+    }
+    auto& series = found->second;
+    // Any token is a method to the parser: those HTTP does not know share one label, and one slot.
+    const bool known = http::string_to_verb(beast::string_view{method.data(), method.size()}) != http::verb::unknown;
+    const std::string_view label = known ? method : std::string_view("OTHER");
+    Counter* requests = nullptr;
+    for (const auto& [m, s, c] : series.requests) {
+        if (s == status && m == label) {
+            requests = c;
+            break;
+        }
+    }
+    if (requests == nullptr) {
+        requests = &counter("sitmap_http_requests_total",
+                            {{"method", std::string(label)}, {"route", std::string(route)}, {"status", std::to_string(status)}},
+                            "HTTP requests answered, by method, route pattern and status");
+        series.requests.emplace_back(std::string(label), status, requests);
+    }
+    requests->inc();
+    series.duration->observe(seconds);
+    series.database->observe(database_seconds);
 }
 
 void register_route(Router& router)

@@ -113,6 +113,10 @@ Response finish(Response response, const Request& request)
     if (auto* streamed = std::get_if<StreamedResponse>(&response)) {
         streamed->header.version(request.version());
         streamed->header.keep_alive(request.keep_alive());
+    } else if (auto* shared = std::get_if<SharedResponse>(&response)) {
+        shared->prepare_payload();  // a HEAD keeps the body: the session sends the header alone
+        shared->version(request.version());
+        shared->keep_alive(request.keep_alive());
     } else {
         auto& whole = std::get<StringResponse>(response);
         whole.version(request.version());

@@ -248,8 +248,13 @@ void Session::send(Response response)
 {
     m_stream.expires_after(m_limits.write_timeout);
     if (auto* whole = std::get_if<StringResponse>(&response)) {
+        // One kind of whole response to write: the string moves into a shared one, uncopied.
+        SharedResponse shared{std::move(whole->base()), std::make_shared<const std::string>(std::move(whole->body()))};
+        response = std::move(shared);
+    }
+    if (auto* whole = std::get_if<SharedResponse>(&response)) {
         m_response.emplace(std::move(*whole));
-        m_body_bytes = m_response->body().size();
+        m_body_bytes = SharedBody::size(m_response->body());
         if (m_request.method() == http::verb::head) {
             // The header says what GET would send (Content-Length or chunked); no body follows.
             m_header_only.emplace(*m_response);

@@ -134,8 +134,8 @@ private:
 
     std::optional<http::request_parser<http::string_body>> m_parser;
     Request m_request;
-    std::optional<StringResponse> m_response;
-    std::optional<http::response_serializer<http::string_body>> m_header_only;  // for HEAD
+    std::optional<SharedResponse> m_response;
+    std::optional<http::response_serializer<SharedBody>> m_header_only;  // for HEAD
     std::optional<StreamedResponse> m_streamed;
     std::optional<http::response_serializer<http::empty_body>> m_serializer;
     std::string m_chunk;

@@ -81,14 +81,27 @@ std::shared_ptr<const CachedTile> CachedTile::make(std::string bytes, bool compr
 TileCache::TileCache(std::size_t budget_bytes) : m_budget(budget_bytes) {}
 
 void TileCache::sync(geo::Database& db) {
-    // data_version changes on this connection whenever another connection has committed.
-    thread_local std::unordered_map<const void*, std::int64_t> seen_versions;
-    auto version = db.prepare("PRAGMA data_version");
+    // data_version changes on this connection whenever another connection has committed. It is
+    // asked on every request, so the statement is prepared once per connection and kept. A kept
+    // statement also keeps its connection's handle allocated (Database closes with
+    // sqlite3_close_v2, which waits for the last statement), so a handle here is never reused by
+    // another connection while its entry lives.
+    struct Seen {
+        geo::Statement version;
+        std::int64_t value = 0;
+        bool read = false;
+    };
+    thread_local std::unordered_map<const void*, Seen> seen_versions;
+    auto seen = seen_versions.find(db.handle());
+    if (seen == seen_versions.end()) seen = seen_versions.emplace(db.handle(), Seen{db.prepare("PRAGMA data_version")}).first;
+    auto& version = seen->second.version;
     version.step();
     const std::int64_t now = version.column_int64(0);
-    const auto [seen, first] = seen_versions.try_emplace(db.handle(), now);
-    if (!first && seen->second == now) return;
-    seen->second = now;
+    version.reset();
+    const bool first = !seen->second.read;
+    seen->second.read = true;
+    if (!first && seen->second.value == now) return;
+    seen->second.value = now;
 
     std::lock_guard lock(m_mutex);
     if (m_sequence < 0) {
@@ -157,6 +170,51 @@ void TileCache::insert(const std::string& key, std::vector<std::string> layers, 
         erase(std::prev(m_lru.end()));
         ++m_stats.evicted;
     }
+}
+
+std::shared_ptr<const CachedTile> TileCache::find_or_build(const std::string& key, std::vector<std::string> layers,
+                                                           const geo::BBox& bounds, std::int64_t sequence,
+                                                           const Builder& build, bool* hit) {
+    if (hit) *hit = false;
+    if (auto cached = find(key)) {
+        if (hit) *hit = true;
+        return cached;
+    }
+    std::promise<std::shared_ptr<const CachedTile>> promise;
+    {
+        std::unique_lock lock(m_mutex);
+        const auto [building, first] = m_building.try_emplace(key);
+        if (!first && building->second.sequence == sequence) {
+            // Another thread builds this tile from the same state of the data: wait for it.
+            ++m_stats.shared;
+            auto tile = building->second.tile;
+            lock.unlock();
+            return tile.get();
+        }
+        // The first, or a build from an older state (a change came in since): this one builds
+        // and later askers wait for it.
+        building->second = Building{sequence, promise.get_future().share()};
+        ++m_stats.builds;
+    }
+    // Whatever happens, the waiters get an answer and the entry goes (if it is still this one's).
+    const auto done = [&](auto&& settle) {
+        {
+            std::lock_guard lock(m_mutex);
+            const auto found = m_building.find(key);
+            if (found != m_building.end() && found->second.sequence == sequence) m_building.erase(found);
+        }
+        settle();
+    };
+    std::shared_ptr<const CachedTile> tile;
+    try {
+        tile = build();
+        insert(key, std::move(layers), bounds, tile, sequence);
+    } catch (...) {
+        done([&] { promise.set_exception(std::current_exception()); });
+        throw;
+    }
+    done([&] { promise.set_value(tile); });
+    return tile;
 }
 
 TileCacheStats TileCache::stats() const {

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <future>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -46,6 +48,8 @@ struct TileCacheStats {
     std::uint64_t misses = 0;
     std::uint64_t invalidated = 0;  ///< tiles dropped because a change touched them
     std::uint64_t evicted = 0;      ///< tiles dropped to stay within the budget
+    std::uint64_t builds = 0;       ///< tiles made by find_or_build
+    std::uint64_t shared = 0;       ///< misses answered by another thread's build in progress
     std::size_t entries = 0;
     std::size_t bytes = 0;
 };
@@ -77,6 +81,18 @@ public:
     void insert(const std::string& key, std::vector<std::string> layers, const geo::BBox& bounds,
                 std::shared_ptr<const CachedTile> tile, std::int64_t sequence);
 
+    /// Makes a tile on a miss (called without the cache's lock held).
+    using Builder = std::function<std::shared_ptr<const CachedTile>()>;
+
+    /// The tile under `key` from the cache (`*hit` set true), or else made by `build` and
+    /// inserted as insert() does. Misses for the same key at the same `sequence` that overlap in
+    /// time share one build: the first thread builds, the others wait for its tile (or its
+    /// exception) instead of building the same tile again. Under writes, low-zoom tiles are
+    /// dropped often and many clients ask for the same one at once.
+    std::shared_ptr<const CachedTile> find_or_build(const std::string& key, std::vector<std::string> layers,
+                                                    const geo::BBox& bounds, std::int64_t sequence,
+                                                    const Builder& build, bool* hit = nullptr);
+
     TileCacheStats stats() const;
 
     /// The budget in bytes given to the constructor (0: nothing is kept).
@@ -103,6 +119,13 @@ private:
     static constexpr std::size_t max_applied = 256;
     std::deque<Applied> m_applied;    // oldest first
     std::int64_t m_applied_from = -1;  // m_applied holds every change after this one
+
+    // Builds in progress by find_or_build, by key, with the sequence they read at.
+    struct Building {
+        std::int64_t sequence = 0;
+        std::shared_future<std::shared_ptr<const CachedTile>> tile;
+    };
+    std::unordered_map<std::string, Building> m_building;
 
     const std::size_t m_budget;
     mutable std::mutex m_mutex;

@@ -142,27 +142,29 @@ Response tile_response(const ServerConfig& config, TileCache& cache, const Route
         names.push_back(layer->name);
     }
     key += "/" + tile.to_string() + "?" + filter.key() + (options.cluster ? "&cluster" : "");
-    auto cached = cache.find(key);
-    const bool hit = static_cast<bool>(cached);
     const bool gzip = accepts_gzip(ctx.request);
-    if (!hit) {
-        // Compressed now only when it is kept or asked for: a cold tile served raw is not gzipped.
-        cached = CachedTile::make(layers::build_tile(db, tile, list, filter, options), gzip || cache.budget() > 0);
-        // Clusters read one cell beyond the tile, other features the buffer: invalidate over the wider.
-        const double margin = std::max<double>(options.buffer, options.cluster ? options.cluster_cell : 0);
-        cache.insert(key, std::move(names), geo::tile_bounds_lonlat(tile, margin, options.extent), cached, sequence);
-    }
+    // Clusters read one cell beyond the tile, other features the buffer: invalidate over the wider.
+    const double margin = std::max<double>(options.buffer, options.cluster ? options.cluster_cell : 0);
+    bool hit = false;
+    const auto cached = cache.find_or_build(
+        key, std::move(names), geo::tile_bounds_lonlat(tile, margin, options.extent), sequence,
+        [&] {
+            // Compressed now only when it is kept or asked for: a cold tile served raw is not gzipped.
+            return CachedTile::make(layers::build_tile(db, tile, list, filter, options), gzip || cache.budget() > 0);
+        },
+        &hit);
 
     const bool send_gzip = gzip && !cached->gzip.empty();
     const std::string& etag = send_gzip ? cached->gzip_etag : cached->etag;
-    StringResponse response{http::status::ok, 11};
+    SharedResponse response{http::status::ok, 11};
     if (cached->bytes.empty()) {
         response.result(http::status::no_content);
     } else if (matches(ctx.request, etag)) {
         response.result(http::status::not_modified);
     } else {
         response.set(http::field::content_type, mvt_type);
-        response.body() = send_gzip ? cached->gzip : cached->bytes;
+        // The body shares the cached tile (it lives as long as either holds it): no copy.
+        response.body() = std::shared_ptr<const std::string>(cached, send_gzip ? &cached->gzip : &cached->bytes);
         if (send_gzip) response.set(http::field::content_encoding, "gzip");
     }
     if (!cached->bytes.empty()) response.set(http::field::etag, etag);

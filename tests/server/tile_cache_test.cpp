@@ -10,6 +10,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
 using sitmap::geo::BBox;
 using sitmap::geo::Database;
 using sitmap::server::CachedTile;
@@ -59,4 +65,101 @@ TEST_CASE("tile cache: a tile built across a change elsewhere is kept, one the c
         cache.insert("recent", {"incidents"}, gao, tile, cache.sequence());
         CHECK(cache.find("recent") != nullptr);
     }
+}
+
+namespace {
+
+/// Runs `askers` threads that each call find_or_build for the key "gao" at `sequence` with
+/// `build`, all started before the first build ends; returns what each got (null on an exception).
+std::vector<std::shared_ptr<const CachedTile>> ask_together(TileCache& cache, int askers, std::int64_t sequence,
+                                                            const TileCache::Builder& build,
+                                                            std::atomic<int>& started, std::atomic<int>& failed) {
+    std::vector<std::shared_ptr<const CachedTile>> got(static_cast<std::size_t>(askers));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < askers; ++i) {
+        threads.emplace_back([&, i] {
+            ++started;
+            try {
+                got[static_cast<std::size_t>(i)] = cache.find_or_build("gao", {"incidents"}, BBox{-0.5, 16.0, 0.5, 16.5},
+                                                                       sequence, build);
+            } catch (const std::runtime_error&) {
+                ++failed;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    return got;
+}
+
+/// A slow build that counts itself and lasts until every asker has started (and a little more,
+/// for them to reach the cache), as a heavy low-zoom tile would.
+TileCache::Builder slow_build(std::atomic<int>& builds, const std::atomic<int>& started, int askers, bool fail) {
+    return [&builds, &started, askers, fail] {
+        ++builds;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (started < askers && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        if (fail) throw std::runtime_error("the database went away");
+        return CachedTile::make("a heavy tile");
+    };
+}
+
+} // namespace
+
+TEST_CASE("tile cache: concurrent misses for the same tile build it once and share it", "[slow]") {
+    constexpr int askers = 8;
+    TileCache cache(0);  // nothing is kept: only the sharing can spare the builds
+    std::atomic<int> builds{0}, started{0}, failed{0};
+    const auto got = ask_together(cache, askers, 7, slow_build(builds, started, askers, false), started, failed);
+    CHECK(builds == 1);
+    CHECK(failed == 0);
+    for (const auto& tile : got) {
+        REQUIRE(tile != nullptr);
+        CHECK(tile == got.front());
+        CHECK(tile->bytes == "a heavy tile");
+    }
+    CHECK(cache.stats().builds == 1);
+    CHECK(cache.stats().shared == askers - 1);
+
+    SECTION("once built, the next miss builds again (the cache keeps nothing here)") {
+        std::atomic<int> again{0};
+        cache.find_or_build("gao", {"incidents"}, BBox{-0.5, 16.0, 0.5, 16.5}, 7, [&] {
+            ++again;
+            return CachedTile::make("rebuilt");
+        });
+        CHECK(again == 1);
+    }
+}
+
+TEST_CASE("tile cache: a build from an older state of the data is not shared with a newer one", "[slow]") {
+    TileCache cache(0);
+    std::atomic<int> builds{0}, started{0}, failed{0};
+    std::thread older([&] {
+        ++started;
+        cache.find_or_build("gao", {"incidents"}, BBox{-0.5, 16.0, 0.5, 16.5}, 7, slow_build(builds, started, 2, false));
+    });
+    while (builds == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ++started;
+    cache.find_or_build("gao", {"incidents"}, BBox{-0.5, 16.0, 0.5, 16.5}, 8, [&] {
+        ++builds;
+        return CachedTile::make("newer");
+    });
+    older.join();
+    CHECK(builds == 2);
+    CHECK(cache.stats().shared == 0);
+}
+
+TEST_CASE("tile cache: a shared build that fails fails for every asker, and the next one tries again", "[slow]") {
+    constexpr int askers = 4;
+    TileCache cache(1 << 20);
+    std::atomic<int> builds{0}, started{0}, failed{0};
+    const auto got = ask_together(cache, askers, 7, slow_build(builds, started, askers, true), started, failed);
+    CHECK(builds == 1);
+    CHECK(failed == askers);
+    const auto tile = cache.find_or_build("gao", {"incidents"}, BBox{-0.5, 16.0, 0.5, 16.5}, 7,
+                                          [] { return CachedTile::make("fine now"); });
+    CHECK(tile->bytes == "fine now");
+    CHECK(cache.find("gao") == tile);
 }
