@@ -14,8 +14,7 @@
 #include <set>
 
 using nlohmann::json;
-using sitmap::test::HttpClient;
-using sitmap::test::OgcServer;
+using namespace sitmap::test;
 namespace http = boost::beast::http;
 
 namespace {
@@ -31,28 +30,10 @@ void add_packed_incidents(sitmap::geo::Database& db) {
             "MakePoint(-2 + (i % 100) / 200.0, 20 + (i / 100) / 240.0, 4326) FROM n");
 }
 
-json get_json(HttpClient& client, const std::string& target) {
-    auto response = client.get(target);
-    INFO(target << " -> " << response.result_int() << " " << response.body().substr(0, 300));
-    REQUIRE(response.result() == http::status::ok);
-    return json::parse(response.body());
+/// How many incidents match `where`, read from the served database.
+std::int64_t count_where(const OgcServer& server, const std::string& where) {
+    return count(server, "SELECT count(*) FROM incidents WHERE " + where);
 }
-
-std::int64_t count(const OgcServer& server, const std::string& where) {
-    auto db = server.db();
-    auto stmt = db.prepare("SELECT count(*) FROM incidents WHERE " + where);
-    stmt.step();
-    return stmt.column_int64(0);
-}
-
-std::string link(const json& doc, const std::string& rel) {
-    for (const auto& l : doc["links"]) {
-        if (l["rel"] == rel) return l["href"];
-    }
-    return "";
-}
-
-std::string path_of(const std::string& url) { return url.substr(url.find('/', std::string("http://").size())); }
 
 } // namespace
 
@@ -61,11 +42,11 @@ TEST_CASE("items: numberMatched is left out when counting would read too many ro
     HttpClient client{server.port()};
     const std::string items = "/collections/incidents/items?";
     const std::string ambush = std::string(in_box) + " AND type = 'ambush'";
-    REQUIRE(count(server, in_box) >= 12000);
+    REQUIRE(count_where(server, in_box) >= 12000);
 
     // A bbox alone is counted from the spatial index; filters alone from the covering indexes.
-    CHECK(get_json(client, items + box + "&limit=10")["numberMatched"] == count(server, in_box));
-    CHECK(get_json(client, items + "type=ambush&limit=10")["numberMatched"] == count(server, "type = 'ambush'"));
+    CHECK(get_json(client, items + box + "&limit=10")["numberMatched"] == count_where(server, in_box));
+    CHECK(get_json(client, items + "type=ambush&limit=10")["numberMatched"] == count_where(server, "type = 'ambush'"));
     // A bbox with a filter: more than 2,000 features in the box to read, so no count...
     const auto first = get_json(client, items + box + "&type=ambush&limit=10");
     CHECK(!first.contains("numberMatched"));
@@ -73,10 +54,10 @@ TEST_CASE("items: numberMatched is left out when counting would read too many ro
     CHECK(!link(first, "next").empty());
     // ... but a box of fewer features is counted, filter and all.
     CHECK(get_json(client, items + "bbox=-2.1,19.9,-1.4,20.03&type=ambush&limit=10")["numberMatched"] ==
-          count(server, "X(geom) BETWEEN -2.1 AND -1.4 AND Y(geom) BETWEEN 19.9 AND 20.03 AND type = 'ambush'"));
+          count_where(server, "X(geom) BETWEEN -2.1 AND -1.4 AND Y(geom) BETWEEN 19.9 AND 20.03 AND type = 'ambush'"));
 
     // The last page knows the count: its offset plus what it returns, also when the page is just full.
-    const std::int64_t total = count(server, ambush);
+    const std::int64_t total = count_where(server, ambush);
     const auto exact = get_json(client, items + box + "&type=ambush&limit=" + std::to_string(total));
     CHECK(exact["numberMatched"] == total);
     CHECK(exact["numberReturned"] == total);
@@ -100,7 +81,7 @@ TEST_CASE("items: numberMatched is left out when counting would read too many ro
 TEST_CASE("items: next links page through a large match set exactly once each", "[http][db]") {
     OgcServer server(add_packed_incidents);
     HttpClient client{server.port()};
-    const std::int64_t total = count(server, std::string(in_box) + " AND type = 'other'");
+    const std::int64_t total = count_where(server, std::string(in_box) + " AND type = 'other'");
     std::set<std::string> ids;
     std::int64_t returned = 0, pages = 0;
     std::string target = "/collections/incidents/items?" + std::string(box) + "&type=other&limit=1500";
@@ -129,7 +110,7 @@ TEST_CASE("oapif: GDAL reads and counts a bbox and filter that the server does n
     REQUIRE(incidents);
     OGR_L_SetSpatialFilterRect(incidents, -2.1, 19.9, -1.4, 20.6);
     OGR_L_SetAttributeFilter(incidents, "type = 'ambush'");
-    const std::int64_t expected = count(server, std::string(in_box) + " AND type = 'ambush'");
+    const std::int64_t expected = count_where(server, std::string(in_box) + " AND type = 'ambush'");
     CHECK(OGR_L_GetFeatureCount(incidents, 1) == expected);
     std::set<std::string> ids;
     const int id_field = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(incidents), "id");

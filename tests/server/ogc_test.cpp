@@ -10,36 +10,8 @@
 #include <set>
 
 using nlohmann::json;
-using sitmap::test::HttpClient;
-using sitmap::test::OgcServer;
+using namespace sitmap::test;
 namespace http = boost::beast::http;
-
-namespace {
-
-json get_json(HttpClient& client, const std::string& target, http::status expected = http::status::ok) {
-    auto response = client.get(target);
-    INFO(target << " -> " << response.result_int() << " " << response.body().substr(0, 300));
-    REQUIRE(response.result() == expected);
-    return json::parse(response.body());
-}
-
-std::int64_t count(const OgcServer& server, const std::string& sql) {
-    auto db = server.db();
-    auto stmt = db.prepare(sql);
-    stmt.step();
-    return stmt.column_int64(0);
-}
-
-std::string link(const json& doc, const std::string& rel) {
-    for (const auto& l : doc["links"]) {
-        if (l["rel"] == rel) return l["href"];
-    }
-    return "";
-}
-
-std::string path_of(const std::string& url) { return url.substr(url.find('/', std::string("http://").size())); }
-
-} // namespace
 
 TEST_CASE("ogc: the landing page is JSON for API clients and the web map for browsers", "[http][db]") {
     OgcServer server;
