@@ -65,9 +65,13 @@ Database Database::open(const std::string& path, Mode mode) {
         result.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
     }
     result.exec("PRAGMA foreign_keys=ON;");
-    // Pages read in place from the OS page cache instead of copied by pread into SQLite's 2 MB
-    // cache on every miss: the largest single cost of big tiles and radius queries.
-    result.exec("PRAGMA mmap_size=2147483648;");
+    // A reader maps the file: pages are read in place from the OS page cache instead of copied
+    // by pread into SQLite's 2 MB cache on every miss, the largest single cost of big tiles and
+    // radius queries. A connection that writes maps nothing: it reads few pages, and its mapping
+    // would only add the file's pages to the process's resident memory a second time.
+    if (mode == Mode::read_only) {
+        result.exec("PRAGMA mmap_size=2147483648;");
+    }
     return result;
 }
 
@@ -140,6 +144,8 @@ Statement& Statement::bind_null(int index) {
 }
 
 double step_seconds() noexcept { return t_step_seconds; }
+
+std::int64_t sqlite_memory_used() noexcept { return sqlite3_memory_used(); }
 
 bool Statement::step() {
     const int rc = sqlite3_step(m_stmt.get());

@@ -98,6 +98,9 @@ private:
 /// after some work to know how much of it was database time (the server's metrics do).
 double step_seconds() noexcept;
 
+/// Bytes SQLite holds allocated in this process, every connection's page cache included.
+std::int64_t sqlite_memory_used() noexcept;
+
 /// BEGIN IMMEDIATE on construction; rolls back in the destructor unless commit() ran.
 class Transaction {
 public:

@@ -2,7 +2,10 @@
 
 #include "server/router.hpp"
 
+#include "geo/sqlite.hpp"
+
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,10 +72,23 @@ std::string number(double value)
     return text;
 }
 
+enum class Kind { counter, gauge, histogram };
+
+const char* kind_name(Kind kind)
+{
+    switch (kind) {
+    case Kind::counter: return "counter";
+    case Kind::gauge: return "gauge";
+    case Kind::histogram: return "histogram";
+    }
+    return "untyped";
+}
+
 struct Family {
-    bool histogram = false;
+    Kind kind = Kind::counter;
     std::string help;
     std::map<std::string, std::unique_ptr<Counter>> counters;      // by label text
+    std::map<std::string, std::unique_ptr<Gauge>> gauges;          // by label text
     std::map<std::string, std::unique_ptr<Histogram>> histograms;  // by label text
 };
 
@@ -82,18 +98,18 @@ struct Registry {
     std::mutex mutex;
     std::map<std::string, Family, std::less<>> families;
 
-    Family& family(std::string_view name, bool histogram, std::string_view help)
+    Family& family(std::string_view name, Kind kind, std::string_view help)
     {
         if (!valid_name(name, true)) {
             throw std::invalid_argument("metrics: '" + std::string(name) + "' is not a metric name");
         }
         auto found = families.find(name);
         if (found == families.end()) {
-            found = families.emplace(std::string(name), Family{histogram, {}, {}, {}}).first;
+            found = families.emplace(std::string(name), Family{kind, {}, {}, {}, {}}).first;
         }
-        if (found->second.histogram != histogram) {
+        if (found->second.kind != kind) {
             throw std::invalid_argument("metrics: '" + std::string(name) + "' is already a " +
-                                        (histogram ? "counter" : "histogram"));
+                                        kind_name(found->second.kind));
         }
         if (found->second.help.empty()) {
             found->second.help = std::string(help);
@@ -108,9 +124,40 @@ Registry& registry()
     return instance;
 }
 
+// The kB of the line `key:` in /proc/self/status, or -1 where there is no such file.
+std::int64_t status_kb(std::string_view key)
+{
+    std::FILE* file = std::fopen("/proc/self/status", "r");
+    if (file == nullptr) {
+        return -1;
+    }
+    std::int64_t kb = -1;
+    char line[256];
+    while (std::fgets(line, sizeof line, file) != nullptr) {
+        const std::string_view text(line);
+        if (text.size() > key.size() && text.substr(0, key.size()) == key && text[key.size()] == ':') {
+            kb = std::strtoll(line + key.size() + 1, nullptr, 10);
+            break;
+        }
+    }
+    std::fclose(file);
+    return kb;
+}
+
 std::vector<double> latency_bounds()
 {
     return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+void read_process_gauges()
+{
+    static auto& resident = gauge("process_resident_memory_bytes", {}, "Resident memory size in bytes (VmRSS)");
+    static auto& anonymous = gauge("process_resident_anonymous_bytes", {},
+                                   "The anonymous part of the resident memory in bytes (heap, stacks; not mapped files)");
+    static auto& sqlite = gauge("sitmap_sqlite_memory_bytes", {}, "Bytes SQLite has allocated (page caches, statements)");
+    resident.set(status_kb("VmRSS") * 1024);
+    anonymous.set(status_kb("RssAnon") * 1024);
+    sqlite.set(geo::sqlite_memory_used());
 }
 
 } // namespace
@@ -151,9 +198,21 @@ Counter& counter(std::string_view name, const Labels& labels, std::string_view h
     auto key = label_text(labels);
     auto& r = registry();
     const std::lock_guard lock{r.mutex};
-    auto& slot = r.family(name, false, help).counters[std::move(key)];
+    auto& slot = r.family(name, Kind::counter, help).counters[std::move(key)];
     if (!slot) {
         slot = std::make_unique<Counter>();
+    }
+    return *slot;
+}
+
+Gauge& gauge(std::string_view name, const Labels& labels, std::string_view help)
+{
+    auto key = label_text(labels);
+    auto& r = registry();
+    const std::lock_guard lock{r.mutex};
+    auto& slot = r.family(name, Kind::gauge, help).gauges[std::move(key)];
+    if (!slot) {
+        slot = std::make_unique<Gauge>();
     }
     return *slot;
 }
@@ -163,7 +222,7 @@ Histogram& histogram(std::string_view name, const Labels& labels, std::string_vi
     auto key = label_text(labels);
     auto& r = registry();
     const std::lock_guard lock{r.mutex};
-    auto& slot = r.family(name, true, help).histograms[std::move(key)];
+    auto& slot = r.family(name, Kind::histogram, help).histograms[std::move(key)];
     if (!slot) {
         slot = std::make_unique<Histogram>(bounds.empty() ? latency_bounds() : std::move(bounds));
     }
@@ -172,6 +231,7 @@ Histogram& histogram(std::string_view name, const Labels& labels, std::string_vi
 
 std::string render()
 {
+    read_process_gauges();
     auto& r = registry();
     const std::lock_guard lock{r.mutex};
     std::string out;
@@ -179,8 +239,11 @@ std::string render()
         if (!family.help.empty()) {
             out += "# HELP " + name + " " + escape(family.help, false) + "\n";
         }
-        out += "# TYPE " + name + (family.histogram ? " histogram\n" : " counter\n");
+        out += "# TYPE " + name + " " + kind_name(family.kind) + "\n";
         for (const auto& [labels, value] : family.counters) {
+            out += name + labels + " " + std::to_string(value->value()) + "\n";
+        }
+        for (const auto& [labels, value] : family.gauges) {
             out += name + labels + " " + std::to_string(value->value()) + "\n";
         }
         for (const auto& [labels, value] : family.histograms) {

@@ -1,7 +1,7 @@
 #pragma once
 /// Metrics in the Prometheus text exposition format (version 0.0.4), served at GET /metrics.
 ///
-/// A process-wide registry of counters and histograms, each a family (one name, one HELP line)
+/// A process-wide registry of counters, gauges and histograms, each a family (one name, one HELP line)
 /// of series told apart by their labels. Any thread may create and update them:
 ///
 ///     static auto& hits = metrics::counter("sitmap_tile_cache_hits_total", {}, "Tiles served from the cache");
@@ -40,6 +40,22 @@ private:
     std::atomic<std::uint64_t> m_value{0};
 };
 
+/// A value that goes up and down (bytes held, entries). Thread-safe, lock-free.
+class Gauge {
+public:
+    /// Adds `n`, which may be negative.
+    void add(std::int64_t n) noexcept { m_value.fetch_add(n, std::memory_order_relaxed); }
+
+    /// Replaces the value.
+    void set(std::int64_t n) noexcept { m_value.store(n, std::memory_order_relaxed); }
+
+    /// The current value.
+    std::int64_t value() const noexcept { return m_value.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::int64_t> m_value{0};
+};
+
 /// Observations counted into buckets by upper bound (le), with their sum. Thread-safe, lock-free.
 class Histogram {
 public:
@@ -70,13 +86,19 @@ private:
 /// by a histogram.
 Counter& counter(std::string_view name, const Labels& labels = {}, std::string_view help = {});
 
+/// The gauge `name` with `labels`, created on first use. Same rules as counter().
+Gauge& gauge(std::string_view name, const Labels& labels = {}, std::string_view help = {});
+
 /// The histogram `name` with `labels`, created on first use with `bounds` (latency buckets in
 /// seconds from 1 ms to 10 s when empty). Same rules as counter().
 Histogram& histogram(std::string_view name, const Labels& labels = {}, std::string_view help = {},
                      std::vector<double> bounds = {});
 
 /// Every family, in the Prometheus text format: HELP, TYPE, then one line per series (for a
-/// histogram: cumulative _bucket lines ending with le="+Inf", then _sum and _count).
+/// histogram: cumulative _bucket lines ending with le="+Inf", then _sum and _count). Before
+/// that, the process gauges are read: process_resident_memory_bytes (VmRSS),
+/// process_resident_anonymous_bytes (its anonymous part: heap and stacks, not mapped files) and
+/// sitmap_sqlite_memory_bytes (what SQLite has allocated: page caches, statements).
 std::string render();
 
 /// Records one answered request: sitmap_http_requests_total{method,route,status},

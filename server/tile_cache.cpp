@@ -78,7 +78,27 @@ std::shared_ptr<const CachedTile> CachedTile::make(std::string bytes, bool compr
     return tile;
 }
 
+namespace {
+
+// Every cache of the process adds its own to these, and takes it back when it goes.
+metrics::Gauge& bytes_gauge() {
+    static auto& gauge = metrics::gauge("sitmap_tile_cache_bytes", {}, "Bytes the tile cache holds (tiles, gzip, keys)");
+    return gauge;
+}
+
+metrics::Gauge& entries_gauge() {
+    static auto& gauge = metrics::gauge("sitmap_tile_cache_entries", {}, "Tiles the tile cache holds");
+    return gauge;
+}
+
+} // namespace
+
 TileCache::TileCache(std::size_t budget_bytes) : m_budget(budget_bytes) {}
+
+TileCache::~TileCache() {
+    bytes_gauge().add(-static_cast<std::int64_t>(m_bytes));
+    entries_gauge().add(-static_cast<std::int64_t>(m_lru.size()));
+}
 
 void TileCache::sync(geo::Database& db) {
     // data_version changes on this connection whenever another connection has committed. It is
@@ -166,6 +186,8 @@ void TileCache::insert(const std::string& key, std::vector<std::string> layers, 
     m_lru.push_front(Entry{key, std::move(layers), bounds, std::move(tile), size});
     m_index.emplace(m_lru.front().key, m_lru.begin());
     m_bytes += size;
+    bytes_gauge().add(static_cast<std::int64_t>(size));
+    entries_gauge().add(1);
     while (m_bytes > m_budget) {
         erase(std::prev(m_lru.end()));
         ++m_stats.evicted;
@@ -227,6 +249,8 @@ TileCacheStats TileCache::stats() const {
 
 void TileCache::erase(List::iterator it) {
     m_bytes -= it->size;
+    bytes_gauge().add(-static_cast<std::int64_t>(it->size));
+    entries_gauge().add(-1);
     m_index.erase(it->key);
     m_lru.erase(it);
 }

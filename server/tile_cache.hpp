@@ -64,6 +64,9 @@ struct TileCacheStats {
 class TileCache {
 public:
     explicit TileCache(std::size_t budget_bytes);
+    ~TileCache();
+    TileCache(const TileCache&) = delete;
+    TileCache& operator=(const TileCache&) = delete;
 
     /// Applies the changes committed since the last call (by any connection or process): cheap
     /// when nothing changed (one `PRAGMA data_version` on this thread's connection). Every cached

@@ -503,6 +503,15 @@ TEST_CASE("metrics: requests counted by route pattern and status, latency histog
     CHECK(after.count(last));
     CHECK(after.at("sitmap_tile_cache_hits_total") >= 1);
     CHECK(after.at("sitmap_tile_cache_misses_total") >= 1);
+    // The gauges: the tile served twice is held; the process's memory and SQLite's are read.
+    CHECK(text.find("# TYPE sitmap_tile_cache_bytes gauge") != std::string::npos);
+    CHECK(after.at("sitmap_tile_cache_entries") >= 1);
+    CHECK(after.at("sitmap_tile_cache_bytes") > after.at("sitmap_tile_cache_entries"));
+    CHECK(text.find("# TYPE process_resident_memory_bytes gauge") != std::string::npos);
+    CHECK(after.at("process_resident_memory_bytes") > 4 << 20);
+    CHECK(after.at("process_resident_anonymous_bytes") > 0);
+    CHECK(after.at("process_resident_anonymous_bytes") < after.at("process_resident_memory_bytes"));
+    CHECK(after.at("sitmap_sqlite_memory_bytes") > 0);
 
     // Every histogram: buckets never decrease, +Inf equals _count.
     int histograms = 0;
@@ -557,6 +566,17 @@ TEST_CASE("metrics: the registry refuses malformed names and counts from many th
     }
     CHECK(counter.value() == 40000);
     CHECK(metrics::render().find(R"(test_threads_total{kind="a\"b\\c\nd"} 40000)") != std::string::npos);
+
+    auto& gauge = metrics::gauge("test_held_bytes");
+    gauge.add(10);
+    gauge.add(-3);
+    CHECK(gauge.value() == 7);
+    CHECK_THROWS_AS(metrics::gauge("test_threads_total"), std::invalid_argument);  // a counter already
+    CHECK_THROWS_AS(metrics::counter("test_held_bytes"), std::invalid_argument);
+    const auto text = metrics::render();
+    CHECK(text.find("# TYPE test_held_bytes gauge\ntest_held_bytes 7\n") != std::string::npos);
+    gauge.set(-2);
+    CHECK(metrics::render().find("\ntest_held_bytes -2\n") != std::string::npos);
 }
 
 TEST_CASE("access log: one line per request, never a query string", "[http][db]")

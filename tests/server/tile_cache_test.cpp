@@ -4,6 +4,8 @@
 
 #include "server/tile_cache.hpp"
 
+#include "server/metrics.hpp"
+
 #include "layers/changes.hpp"
 #include "layers/schema.hpp"
 #include "temp_dir.hpp"
@@ -13,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -162,4 +165,31 @@ TEST_CASE("tile cache: a shared build that fails fails for every asker, and the 
                                           [] { return CachedTile::make("fine now"); });
     CHECK(tile->bytes == "fine now");
     CHECK(cache.find("gao") == tile);
+}
+
+TEST_CASE("tile cache: the bytes and entries gauges follow inserts, evictions and the cache's end", "[db]") {
+    namespace metrics = sitmap::server::metrics;
+    auto& bytes = metrics::gauge("sitmap_tile_cache_bytes");
+    auto& entries = metrics::gauge("sitmap_tile_cache_entries");
+    const auto bytes_before = bytes.value();
+    const auto entries_before = entries.value();
+    {
+        sitmap::test::TempDir dir;
+        auto reader = sitmap::layers::open_database(dir.file("map.sqlite"), Database::Mode::create);
+        TileCache cache(4096);
+        cache.sync(reader);
+        const BBox gao{-0.5, 16.0, 0.5, 16.5};
+        for (int i = 0; i < 10; ++i) {  // 10 tiles of 1,000 bytes into 4,096: the oldest are evicted
+            cache.insert("tile " + std::to_string(i), {"incidents"}, gao,
+                         CachedTile::make(std::string(1000, static_cast<char>('a' + i)), false), cache.sequence());
+        }
+        const auto stats = cache.stats();
+        REQUIRE(stats.evicted > 0);
+        CHECK(stats.entries < 10);
+        CHECK(bytes.value() - bytes_before == static_cast<std::int64_t>(stats.bytes));
+        CHECK(entries.value() - entries_before == static_cast<std::int64_t>(stats.entries));
+        CHECK(stats.bytes <= 4096);
+    }
+    CHECK(bytes.value() == bytes_before);
+    CHECK(entries.value() == entries_before);
 }
