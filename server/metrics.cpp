@@ -155,8 +155,12 @@ void read_process_gauges()
     static auto& anonymous = gauge("process_resident_anonymous_bytes", {},
                                    "The anonymous part of the resident memory in bytes (heap, stacks; not mapped files)");
     static auto& sqlite = gauge("sitmap_sqlite_memory_bytes", {}, "Bytes SQLite has allocated (page caches, statements)");
-    resident.set(status_kb("VmRSS") * 1024);
-    anonymous.set(status_kb("RssAnon") * 1024);
+    if (const auto kb = status_kb("VmRSS"); kb >= 0) {
+        resident.set(kb * 1024);
+    }
+    if (const auto kb = status_kb("RssAnon"); kb >= 0) {
+        anonymous.set(kb * 1024);
+    }
     sqlite.set(geo::sqlite_memory_used());
 }
 
@@ -193,40 +197,40 @@ std::vector<std::uint64_t> Histogram::cumulative_counts() const
     return counts;
 }
 
-Counter& counter(std::string_view name, const Labels& labels, std::string_view help)
+namespace {
+
+// The series `labels` of the family `name`, made by `make` on first use.
+template <class Metric, class Make>
+Metric& series(std::string_view name, Kind kind, std::map<std::string, std::unique_ptr<Metric>> Family::*member,
+               const Labels& labels, std::string_view help, Make make)
 {
     auto key = label_text(labels);
     auto& r = registry();
     const std::lock_guard lock{r.mutex};
-    auto& slot = r.family(name, Kind::counter, help).counters[std::move(key)];
+    auto& slot = (r.family(name, kind, help).*member)[std::move(key)];
     if (!slot) {
-        slot = std::make_unique<Counter>();
+        slot = make();
     }
     return *slot;
+}
+
+} // namespace
+
+Counter& counter(std::string_view name, const Labels& labels, std::string_view help)
+{
+    return series(name, Kind::counter, &Family::counters, labels, help, [] { return std::make_unique<Counter>(); });
 }
 
 Gauge& gauge(std::string_view name, const Labels& labels, std::string_view help)
 {
-    auto key = label_text(labels);
-    auto& r = registry();
-    const std::lock_guard lock{r.mutex};
-    auto& slot = r.family(name, Kind::gauge, help).gauges[std::move(key)];
-    if (!slot) {
-        slot = std::make_unique<Gauge>();
-    }
-    return *slot;
+    return series(name, Kind::gauge, &Family::gauges, labels, help, [] { return std::make_unique<Gauge>(); });
 }
 
 Histogram& histogram(std::string_view name, const Labels& labels, std::string_view help, std::vector<double> bounds)
 {
-    auto key = label_text(labels);
-    auto& r = registry();
-    const std::lock_guard lock{r.mutex};
-    auto& slot = r.family(name, Kind::histogram, help).histograms[std::move(key)];
-    if (!slot) {
-        slot = std::make_unique<Histogram>(bounds.empty() ? latency_bounds() : std::move(bounds));
-    }
-    return *slot;
+    return series(name, Kind::histogram, &Family::histograms, labels, help, [&bounds] {
+        return std::make_unique<Histogram>(bounds.empty() ? latency_bounds() : std::move(bounds));
+    });
 }
 
 std::string render()
