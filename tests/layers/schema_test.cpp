@@ -33,6 +33,22 @@ TEST_CASE("schema: a new database has the five layers, spatial indexes, WAL and 
     }
 }
 
+TEST_CASE("schema: reading connections map the file, writing ones do not", "[db]") {
+    test::TempDir dir;
+    const auto path = dir.file("map.sqlite");
+    const auto mmap_size = [](Database& db) {
+        auto stmt = db.prepare("PRAGMA mmap_size");
+        REQUIRE(stmt.step());
+        return stmt.column_int64(0);
+    };
+    auto created = layers::open_database(path, Database::Mode::create);
+    auto writer = layers::open_database(path, Database::Mode::read_write);
+    auto reader = layers::open_database(path, Database::Mode::read_only);
+    CHECK(mmap_size(created) == 0);
+    CHECK(mmap_size(writer) == 0);
+    CHECK(mmap_size(reader) >= std::int64_t{1} << 30);  // 2 GiB asked; SQLite caps it at its build's limit
+}
+
 TEST_CASE("schema: opening again keeps the data and does not migrate twice", "[db]") {
     test::TempDir dir;
     const auto path = dir.file("again.sqlite");
