@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -124,24 +125,24 @@ Registry& registry()
     return instance;
 }
 
-// The kB of the line `key:` in /proc/self/status, or -1 where there is no such file.
-std::int64_t status_kb(std::string_view key)
+// Sets each gauge to the bytes on its line of /proc/self/status ("VmRSS:  57344 kB"), read in
+// one pass; where there is no such file the gauges keep their value.
+void read_status(std::initializer_list<std::pair<std::string_view, Gauge*>> lines)
 {
     std::FILE* file = std::fopen("/proc/self/status", "r");
     if (file == nullptr) {
-        return -1;
+        return;
     }
-    std::int64_t kb = -1;
     char line[256];
     while (std::fgets(line, sizeof line, file) != nullptr) {
         const std::string_view text(line);
-        if (text.size() > key.size() && text.substr(0, key.size()) == key && text[key.size()] == ':') {
-            kb = std::strtoll(line + key.size() + 1, nullptr, 10);
-            break;
+        for (const auto& [key, gauge] : lines) {
+            if (text.size() > key.size() && text.substr(0, key.size()) == key && text[key.size()] == ':') {
+                gauge->set(std::strtoll(line + key.size() + 1, nullptr, 10) * 1024);
+            }
         }
     }
     std::fclose(file);
-    return kb;
 }
 
 std::vector<double> latency_bounds()
@@ -155,12 +156,7 @@ void read_process_gauges()
     static auto& anonymous = gauge("process_resident_anonymous_bytes", {},
                                    "The anonymous part of the resident memory in bytes (heap, stacks; not mapped files)");
     static auto& sqlite = gauge("sitmap_sqlite_memory_bytes", {}, "Bytes SQLite has allocated (page caches, statements)");
-    if (const auto kb = status_kb("VmRSS"); kb >= 0) {
-        resident.set(kb * 1024);
-    }
-    if (const auto kb = status_kb("RssAnon"); kb >= 0) {
-        anonymous.set(kb * 1024);
-    }
+    read_status({{"VmRSS", &resident}, {"RssAnon", &anonymous}});
     sqlite.set(geo::sqlite_memory_used());
 }
 
