@@ -144,7 +144,7 @@ TEST_CASE("export over HTTP: memory stays flat while a large layer streams", "[d
 #else
     const long limit_kib = 32 * 1024;
 #endif
-    CHECK(after - before < limit_kib);            // ...with less than 32 MiB more memory at the peak
+    CHECK(after - before < limit_kib);            // ...with less than the limit more memory at the peak
     auto db = layers::open_database(db_path, geo::Database::Mode::read_only);
     std::size_t features = 0;
     for (auto at = response.body().find(R"({"type":"Feature",)"); at != std::string::npos;
