@@ -13,10 +13,10 @@ namespace sitmap::geo {
 
 namespace {
 
-thread_local std::string t_last_error;
+thread_local std::string t_gdal_error;
 
 void CPL_STDCALL on_gdal_error(CPLErr level, CPLErrorNum, const char* message) {
-    if (level >= CE_Failure) t_last_error = message ? message : "";
+    if (level >= CE_Failure) t_gdal_error = message ? message : "";
 }
 
 std::string with_reason(std::string text) {
@@ -36,7 +36,7 @@ void gdal_init() {
 }
 
 std::string gdal_last_error() {
-    return t_last_error;
+    return t_gdal_error;
 }
 
 StringList::StringList(const std::vector<std::string>& items) {
@@ -49,7 +49,7 @@ StringList::~StringList() {
 
 Dataset Dataset::open(const std::string& path, const std::vector<std::string>& open_options) {
     gdal_init();
-    t_last_error.clear();
+    t_gdal_error.clear();
     StringList options(open_options);
     GDALDatasetH dataset = GDALOpenEx(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr,
                                       options.get(), nullptr);
@@ -62,7 +62,7 @@ Dataset Dataset::open(const std::string& path, const std::vector<std::string>& o
 Dataset Dataset::create(const std::string& driver_name, const std::string& path,
                         const std::vector<std::string>& creation_options) {
     gdal_init();
-    t_last_error.clear();
+    t_gdal_error.clear();
     GDALDriverH driver = GDALGetDriverByName(driver_name.c_str());
     if (!driver) throw input_error("GDAL has no driver named " + driver_name);
     StringList options(creation_options);
@@ -90,9 +90,9 @@ OGRLayerH Dataset::layer(const std::string& name) const {
 }
 
 void Dataset::close() {
-    t_last_error.clear();
+    t_gdal_error.clear();
     m_dataset.reset();
-    if (!t_last_error.empty()) throw error("writing " + m_path + ": " + t_last_error);
+    if (!t_gdal_error.empty()) throw error("writing " + m_path + ": " + t_gdal_error);
 }
 
 MemoryFile::MemoryFile(std::string path, std::string_view bytes) : m_path(std::move(path)) {

@@ -8,10 +8,10 @@ namespace sitmap::geo {
 
 namespace {
 
-thread_local std::string t_last_error;
+thread_local std::string t_geos_error;
 
 void on_error(const char* message, void*) {
-    t_last_error = message ? message : "";
+    t_geos_error = message ? message : "";
 }
 
 void on_notice(const char*, void*) {}
@@ -41,7 +41,7 @@ GEOSContextHandle_t geos_context() {
 }
 
 std::string geos_last_error() {
-    return t_last_error;
+    return t_geos_error;
 }
 
 void GeosGeometryDeleter::operator()(GEOSGeometry* geometry) const noexcept {
@@ -50,7 +50,7 @@ void GeosGeometryDeleter::operator()(GEOSGeometry* geometry) const noexcept {
 
 Geometry::Geometry(GEOSGeometry* raw, std::string_view what) : m_geometry(raw) {
     if (!raw) {
-        throw error(std::string(what) + ": " + (t_last_error.empty() ? "GEOS failed" : t_last_error));
+        throw error(std::string(what) + ": " + (t_geos_error.empty() ? "GEOS failed" : t_geos_error));
     }
 }
 
@@ -59,7 +59,7 @@ Geometry Geometry::from_wkb(std::string_view wkb) {
     GEOSGeometry* raw = GEOSWKBReader_read_r(geos_context(), reader.reader,
                                              reinterpret_cast<const unsigned char*>(wkb.data()),
                                              wkb.size());
-    if (!raw) throw input_error("not a valid WKB geometry: " + t_last_error);
+    if (!raw) throw input_error("not a valid WKB geometry: " + t_geos_error);
     return Geometry(raw, "reading WKB");
 }
 
@@ -68,7 +68,7 @@ Geometry Geometry::from_wkt(std::string_view wkt) {
     const std::string text(wkt);
     GEOSGeometry* raw = GEOSWKTReader_read_r(geos_context(), reader, text.c_str());
     GEOSWKTReader_destroy_r(geos_context(), reader);
-    if (!raw) throw input_error("not a valid WKT geometry: " + t_last_error);
+    if (!raw) throw input_error("not a valid WKT geometry: " + t_geos_error);
     return Geometry(raw, "reading WKT");
 }
 
@@ -78,7 +78,7 @@ std::string Geometry::wkb() const {
     std::size_t size = 0;
     unsigned char* bytes = GEOSWKBWriter_write_r(geos_context(), writer, get(), &size);
     GEOSWKBWriter_destroy_r(geos_context(), writer);
-    if (!bytes) throw error("writing WKB: " + t_last_error);
+    if (!bytes) throw error("writing WKB: " + t_geos_error);
     std::string result(reinterpret_cast<const char*>(bytes), size);
     GEOSFree_r(geos_context(), bytes);
     return result;
@@ -90,7 +90,7 @@ std::string Geometry::wkt(int decimals) const {
     GEOSWKTWriter_setTrim_r(geos_context(), writer, 1);
     char* text = GEOSWKTWriter_write_r(geos_context(), writer, get());
     GEOSWKTWriter_destroy_r(geos_context(), writer);
-    if (!text) throw error("writing WKT: " + t_last_error);
+    if (!text) throw error("writing WKT: " + t_geos_error);
     std::string result(text);
     GEOSFree_r(geos_context(), text);
     return result;

@@ -87,7 +87,9 @@ TEST_CASE("cql2: errors name the position and what was expected", "[db]") {
     CHECK_THAT(error_of("S_INTERSECTS(geometry, BBOX(0, 0, 1))"), Catch::Contains("expected ','"));
     CHECK_THAT(error_of("S_DWITHIN(geometry, POINT(0 0), 10, parsecs)"), Catch::Contains("meters or kilometers"));
     CHECK_THAT(error_of("occurred_at > '2020-13-45'"), Catch::Contains("not a date"));
-    CHECK_THAT(error_of(std::string(200, '(') + "type = 'ambush'" + std::string(200, ')')), Catch::Contains("too deeply"));
+    std::string deep(200, '(');
+    deep.append("type = 'ambush'").append(200, ')');  // built in place: GCC 12 warns falsely on a + of temporaries
+    CHECK_THAT(error_of(deep), Catch::Contains("too deeply"));
     CHECK_THAT(error_of("type = 'ambush' ) "), Catch::Contains("unexpected ')'"));
 }
 

@@ -2,20 +2,16 @@
 
 #include "layers/features.hpp"
 #include "layers/schema.hpp"
+#include "io_fixtures.hpp"
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 using namespace sitmap;
+using sitmap::test::scalar;
 
 namespace {
-
-std::int64_t scalar(geo::Database& db, const std::string& sql) {
-    auto stmt = db.prepare(sql);
-    REQUIRE(stmt.step());
-    return stmt.column_int64(0);
-}
 
 } // namespace
 

@@ -45,7 +45,7 @@ TEST_CASE("count_features_bounded: a bbox with filters is counted only up to the
     query.filter.bbox = {{-1, 15, 1, 17}};
     query.filter.types = {"ambush", "ied_detonated"};
     const std::int64_t in_box_count = sql_count(in_box);
-    const std::int64_t expected = sql_count(std::string(in_box) + " AND t.type IN ('ambush', 'ied_detonated')");
+    const std::int64_t expected = sql_count(std::string(in_box).append(" AND t.type IN ('ambush', 'ied_detonated')"));
     REQUIRE(expected > 0);
     REQUIRE(expected < in_box_count);
     CHECK(layers::count_features(db, incidents, query) == expected);
@@ -60,7 +60,7 @@ TEST_CASE("count_features_bounded: a bbox with filters is counted only up to the
     where.where.params.emplace_back(std::int64_t{0});
     CHECK(layers::count_features_bounded(db, incidents, where, in_box_count - 1) == std::nullopt);
     CHECK(layers::count_features_bounded(db, incidents, where, in_box_count) ==
-          sql_count(std::string(in_box) + " AND t.fatalities > 0"));
+          sql_count(std::string(in_box).append(" AND t.fatalities > 0")));
 
     // Without a bbox the indexes count: always answered.
     query.filter.bbox.reset();

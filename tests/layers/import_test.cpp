@@ -4,7 +4,7 @@
 #include "layers/features.hpp"
 #include "layers/schema.hpp"
 #include "io_fixtures.hpp"
-#include "server/http_client.hpp"
+#include "http_client.hpp"
 #include "sitmap_process.hpp"
 
 #include <catch2/catch.hpp>
@@ -313,7 +313,7 @@ TEST_CASE("import: hostile files get a clear error and change nothing", "[db][gd
     check_three_cercles(db);
 }
 
-TEST_CASE("import: a process killed mid-import leaves the database as it was", "[db][gdal][slow]") {
+TEST_CASE("import: a process killed mid-import leaves the database as it was", "[db][gdal][slow][large]") {
     TempDir dir;
     const std::string db_path = dir.file("io.sqlite");
     REQUIRE(run_sitmap({"demo", "--db", db_path}).exit_code == 0);
@@ -363,7 +363,7 @@ TEST_CASE("import: a process killed mid-import leaves the database as it was", "
     CHECK(scalar(db, "SELECT count(*) FROM incidents WHERE id LIKE 'BIG-%'") == 0);
 }
 
-TEST_CASE("import: a running server keeps answering from the last committed state", "[db][gdal][http][slow]") {
+TEST_CASE("import: a running server keeps answering from the last committed state", "[db][gdal][http][slow][large]") {
     TempDir dir;
     const std::string db_path = dir.file("io.sqlite");
     REQUIRE(run_sitmap({"demo", "--db", db_path}).exit_code == 0);

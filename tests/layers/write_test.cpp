@@ -7,6 +7,7 @@
 #include "layers/filter.hpp"
 #include "layers/import.hpp"
 #include "layers/schema.hpp"
+#include "io_fixtures.hpp"
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -16,6 +17,7 @@
 #include <fstream>
 
 using namespace sitmap;
+using sitmap::test::scalar;
 using nlohmann::json;
 
 namespace {
@@ -41,12 +43,6 @@ private:
     test::TempDir m_dir;
     std::optional<geo::Database> m_db;
 };
-
-std::int64_t scalar(geo::Database& db, const std::string& sql) {
-    auto stmt = db.prepare(sql);
-    REQUIRE(stmt.step());
-    return stmt.column_int64(0);
-}
 
 const layers::Layer& incidents() { return layers::find_layer("incidents"); }
 

@@ -4,6 +4,10 @@
 #include "io_fixtures.hpp"
 #include "sitmap_process.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -100,7 +104,7 @@ TEST_CASE("export over HTTP: a layer as a GeoJSON attachment, with the API's fil
     CHECK_THAT(json::parse(bad.body())["message"].get<std::string>(), Catch::Contains("bbox"));
 }
 
-TEST_CASE("export over HTTP: memory stays flat while a large layer streams", "[db][http][slow]") {
+TEST_CASE("export over HTTP: memory stays flat while a large layer streams", "[db][http][slow][large]") {
     TempDir dir;
     const std::string db_path = dir.file("big.sqlite");
     REQUIRE(run_sitmap({"demo", "--db", db_path}).exit_code == 0);

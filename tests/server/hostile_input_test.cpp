@@ -12,6 +12,10 @@
 #include "sitmap_process.hpp"
 #include "write_fixture.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>

@@ -10,11 +10,16 @@
 
 #include <chrono>
 #include <csignal>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <spawn.h>
 #include <string>
 #include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
+
+extern char** environ;
 
 using sitmap::test::run_sitmap;
 using sitmap::test::TempDir;
@@ -101,7 +106,7 @@ std::uintmax_t size_of(const std::string& path)
 } // namespace
 
 TEST_CASE("import crash: kill -9 in the middle of an append leaves the old data whole and nothing half-written",
-          "[cli][db][gdal][slow]") {
+          "[cli][db][gdal][slow][large]") {
     TempDir dir;
     const auto db = dir.file("map.sqlite");
     REQUIRE(run_sitmap({"demo", "--db", db}).exit_code == 0);

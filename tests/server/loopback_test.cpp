@@ -5,6 +5,8 @@
 #include "server/router.hpp"
 #include "http_client.hpp"
 
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
