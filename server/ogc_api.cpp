@@ -54,7 +54,7 @@ json common_parameters() {
                            {{"type", "array"}, {"minItems", 4}, {"maxItems", 4}, {"items", number}})},
         {"datetime", parameter("datetime", "An instant or an interval start/end with open ends '..' (RFC 3339); "
                                            "incidents by occurred_at, bases by their open period", text)},
-        {"limit", parameter("limit", "Features per page",
+        {"limit", parameter("limit", "Features per page; a larger value than the maximum is taken as the maximum",
                             {{"type", "integer"}, {"minimum", 1}, {"maximum", items_max_limit},
                              {"default", items_default_limit}})},
         {"offset", parameter("offset", "Features to skip (the next and prev links carry it)",
