@@ -7,9 +7,11 @@
 #include "layers/layer.hpp"
 #include "server/http.hpp"
 #include "server/query.hpp"
+#include "server/readiness.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,9 @@ struct ServerConfig {
     bool read_needs_token = false;
     /// Layers anonymous readers may not see (`--private-layer`).
     std::vector<std::string> private_layers;
+    /// The start-up work still under way, for /readyz; shared by every copy of the configuration.
+    /// Nothing is pending unless `sitmap serve` begins a task (Readiness::begin).
+    std::shared_ptr<Readiness> readiness = std::make_shared<Readiness>();
 };
 
 /// This thread's read-only connection to the database (SQLite connections are not shared

@@ -49,9 +49,10 @@ TEST_CASE("ogc: conformance, OpenAPI with the limits, collections with extents",
     const auto limit = api["components"]["parameters"]["limit"]["schema"];
     CHECK(limit["default"] == 100);
     CHECK(limit["maximum"] == 10000);
+    CHECK(api["paths"]["/readyz"]["get"]["responses"].contains("503"));
     for (const char* path : {"/collections/{collectionId}/items", "/collections/{collectionId}/items/{featureId}",
                              "/collections/{collectionId}/queryables", "/routes/{routeId}/profile", "/stats/coverage",
-                             "/stats/incidents", "/stats/counts", "/conformance", "/api", "/"}) {
+                             "/stats/incidents", "/stats/counts", "/conformance", "/api", "/", "/healthz", "/readyz"}) {
         INFO(path);
         CHECK(api["paths"].contains(path));
     }
