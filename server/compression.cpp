@@ -119,7 +119,8 @@ bool successful_with_body(const http::response_header<>& header) {
 void add_vary_accept_encoding(http::response_header<>& header) {
     const auto vary = to_std(header[http::field::vary]);
     if (vary.find("Accept-Encoding") != std::string_view::npos) return;
-    header.set(http::field::vary, vary.empty() ? std::string("Accept-Encoding") : std::string(vary) + ", Accept-Encoding");
+    header.set(http::field::vary,
+               vary.empty() ? std::string("Accept-Encoding") : std::string(vary) + ", Accept-Encoding");
 }
 
 } // namespace

@@ -124,13 +124,14 @@ TEST_CASE("gzip: errors go out uncompressed, even long ones to a client that acc
     OgcServer server;
     HttpClient client{server.port()};
     const std::string long_name(2000, 'x');  // the 400 names the unknown parameter
-    for (const std::string& target : {"/collections/incidents/items?" + long_name + "=1", std::string("/collections/nowhere")}) {
+    const std::string long_error = "/collections/incidents/items?" + long_name + "=1";
+    for (const std::string& target : {long_error, std::string("/collections/nowhere")}) {
         INFO(target);
         const auto response = get_with(client, target, "gzip");
         CHECK(response.result_int() / 100 == 4);
         CHECK(response.count(http::field::content_encoding) == 0);
         CHECK(json::parse(response.body()).contains("error"));
     }
-    CHECK(get_with(client, "/collections/incidents/items?" + long_name + "=1", "gzip").body().size() >=
-          sitmap::server::gzip_min_body_bytes);
+    // Long enough that it would be compressed, were it not an error.
+    CHECK(get_with(client, long_error, "").body().size() >= sitmap::server::gzip_min_body_bytes);
 }
