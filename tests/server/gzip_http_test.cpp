@@ -85,7 +85,7 @@ TEST_CASE("gzip: every JSON, GeoJSON and CSV answer is the same body, gzipped wh
     }
 }
 
-TEST_CASE("gzip: a 1,000-incident page shrinks several times; q=0 and identity get it as it is", "[http][db]") {
+TEST_CASE("gzip: a 1,000-incident page shrinks several times, and q=0 or identity get it as it is", "[http][db]") {
     OgcServer server;
     HttpClient client{server.port()};
     const std::string page = "/collections/incidents/items?limit=1000";
