@@ -11,6 +11,7 @@
 #include "server/listener.hpp"
 #include "server/log_output.hpp"
 #include "server/query_cli.hpp"
+#include "server/readiness.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -277,12 +278,14 @@ int run_cli(int argc, char** argv) {
             struct FlushAtExit {
                 ~FlushAtExit() { flush_log(); }
             } flush_at_exit;
+            // /readyz answers 503 until the borders below are ready (or failed: tiles then build them).
+            auto preparing_task = Readiness::begin(config.readiness, "simplified borders");
             Server server(router, host, port, threads, server_options);
             spdlog::info("sitmap serving {} at http://{}:{}/ with {} threads", db_path, host, server.port(), threads);
             // Borders simplified per zoom are built in the background now rather than by the
             // first tile of each zoom (a few seconds on official boundaries); stopped and joined
             // when serving ends.
-            const std::jthread preparing([db_path](std::stop_token stop) {
+            const std::jthread preparing([db_path, task = std::move(preparing_task)](std::stop_token stop) {
                 try {
                     lower_thread_priority();
                     auto db = layers::open_database(db_path, geo::Database::Mode::read_only);

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <ctime>
 #include <memory>
@@ -152,6 +154,20 @@ struct ItemsPlan {
     std::optional<std::int64_t> matched;  ///< known from the start for distance queries only
 };
 
+// The limit parameter of items: a whole number from 1; above items_max_limit it is taken as the
+// maximum (OGC API - Features: a larger limit is no error), even when too large for 64 bits.
+std::int64_t page_limit(const std::string& text) {
+    std::int64_t limit = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+    const bool whole = end == text.data() + text.size() && !text.empty();
+    if (whole && ec == std::errc::result_out_of_range && text.front() != '-') return items_max_limit;
+    if (!whole || ec != std::errc() || limit < 1) {
+        throw input_error("limit: '" + text + "' is not a whole number from 1 (larger than " +
+                          std::to_string(items_max_limit) + " gives " + std::to_string(items_max_limit) + ")");
+    }
+    return std::min(limit, items_max_limit);
+}
+
 ItemsPlan plan_items(geo::Database& db, const layers::Layer& layer, const Query& q) {
     check_parameters(q, items_parameters(layer));
     for (const auto& [key, value] : q.items()) {
@@ -181,12 +197,7 @@ ItemsPlan plan_items(geo::Database& db, const layers::Layer& layer, const Query&
         throw input_error("filter-lang: given without filter");
     }
     query.limit = items_default_limit;
-    if (auto limit = q.get("limit")) {
-        query.limit = parse_integer(*limit, "limit");
-        if (query.limit < 1 || query.limit > items_max_limit) {
-            throw input_error("limit: expected 1 to " + std::to_string(items_max_limit));
-        }
-    }
+    if (auto limit = q.get("limit")) query.limit = page_limit(*limit);
     if (auto offset = q.get("offset")) {
         query.offset = parse_integer(*offset, "offset");
         if (query.offset < 0) throw input_error("offset: expected 0 or more");

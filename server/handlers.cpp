@@ -19,6 +19,7 @@ void register_routes(Router& router, const ServerConfig& config) {
         return json_response(http::status::ok,
                              {{"status", "ok"}, {"schema_version", layers::stored_schema_version(connection(config))}});
     });
+    register_readiness_route(router, config.readiness);
     metrics::register_route(router);
     register_tile_routes(router, config);
     register_feature_routes(router, config);

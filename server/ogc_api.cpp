@@ -54,7 +54,7 @@ json common_parameters() {
                            {{"type", "array"}, {"minItems", 4}, {"maxItems", 4}, {"items", number}})},
         {"datetime", parameter("datetime", "An instant or an interval start/end with open ends '..' (RFC 3339); "
                                            "incidents by occurred_at, bases by their open period", text)},
-        {"limit", parameter("limit", "Features per page",
+        {"limit", parameter("limit", "Features per page; a larger value than the maximum is taken as the maximum",
                             {{"type", "integer"}, {"minimum", 1}, {"maximum", items_max_limit},
                              {"default", items_default_limit}})},
         {"offset", parameter("offset", "Features to skip (the next and prev links carry it)",
@@ -242,7 +242,11 @@ json openapi_document(const std::string& base) {
     paths["/tiles.json"] = operation("TileJSON of every layer", json::array());
     paths["/tiles/{z}/{x}/{y}.mvt"] = operation("A vector tile of every layer", window,
                                                 "application/vnd.mapbox-vector-tile");
-    paths["/healthz"] = operation("Health", json::array());
+    paths["/healthz"] = operation("Health: the server is alive (always 200)", json::array());
+    paths["/readyz"] = operation("Readiness: 200 {\"status\": \"ready\"} once the start-up work is done", json::array());
+    paths["/readyz"]["get"]["responses"]["503"] =
+        response("Still starting: {\"status\": \"starting\", \"waiting_for\": [...]}, with Retry-After",
+                 "application/json");
     const json layer_param = parameter("layer", "regions, cercles, routes, bases or incidents", {{"type", "string"}}, "path");
     json tile = window;
     tile.push_back(parameter("cluster", "false: every incident its own feature (default true: clusters below zoom 9)",

@@ -7,9 +7,11 @@
 #include "layers/layer.hpp"
 #include "server/http.hpp"
 #include "server/query.hpp"
+#include "server/readiness.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,11 +25,14 @@ struct ServerConfig {
     std::string public_url;               ///< base of absolute URLs ("http://127.0.0.1:8080"); from Host when empty
     std::size_t tile_cache_bytes = std::size_t{256} << 20U;  ///< tile cache budget (0: no cache)
     std::uint32_t tile_buffer = 64;       ///< tile units (of 4096) kept around each tile
-    /// Reading needs a viewer token (`--read-access token`); static files, /healthz and the
-    /// landing page stay public.
+    /// Reading needs a viewer token (`--read-access token`); static files, /healthz, /readyz and
+    /// the landing page stay public.
     bool read_needs_token = false;
     /// Layers anonymous readers may not see (`--private-layer`).
     std::vector<std::string> private_layers;
+    /// The start-up work still under way, for /readyz; shared by every copy of the configuration.
+    /// Nothing is pending unless `sitmap serve` begins a task (Readiness::begin).
+    std::shared_ptr<Readiness> readiness = std::make_shared<Readiness>();
 };
 
 /// This thread's read-only connection to the database (SQLite connections are not shared

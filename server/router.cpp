@@ -1,6 +1,7 @@
 #include "server/router.hpp"
 
 #include "geo/error.hpp"
+#include "server/compression.hpp"
 #include "server/json_error.hpp"
 
 #include <algorithm>
@@ -322,6 +323,7 @@ Response Router::handle(const Request& request, std::string* route_label) const 
     }
     try {
         add_cors(response, request);
+        compress_response(response, request);
         return finish(std::move(response), request);
     } catch (...) {
         // A producer failed while being collected for HTTP/1.0 or HEAD, or a handler returned

@@ -44,9 +44,10 @@ using Handler = std::function<Response(const RouteContext&)>;
 /// HEAD is served by a GET route (the body is dropped, the headers kept). OPTIONS on a path that
 /// routes match answers 204 with Allow (and, for an allowed origin, the CORS preflight headers).
 /// Every exception is
-/// caught in handle() and mapped once (json_error.hpp). handle() also sets the HTTP version,
-/// keep-alive and Content-Length of the response; a streamed response to an HTTP/1.0 client
-/// is collected into one body, since HTTP/1.0 has no chunked encoding.
+/// caught in handle() and mapped once (json_error.hpp). handle() also compresses JSON, GeoJSON,
+/// CSV and HTML answers when the client accepts gzip (compress_response, compression.hpp), and
+/// sets the HTTP version, keep-alive and Content-Length of the response; a streamed response to
+/// an HTTP/1.0 client is collected into one body, since HTTP/1.0 has no chunked encoding.
 class Router {
 public:
     /// Registers `handler` for `method` and `pattern`.

@@ -2,12 +2,11 @@
 
 #include "geo/error.hpp"
 #include "server/query.hpp"
-#include "server/tile_cache.hpp"
+#include "server/compression.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -277,24 +276,6 @@ std::shared_ptr<const std::string> StaticFiles::gzipped(const fs::path& file, co
     const std::lock_guard lock{m_gzip_mutex};
     m_gzip[key] = {version, bytes};
     return bytes;
-}
-
-bool accepts_gzip(const Request& request)
-{
-    return any_list_item(to_std(request[http::field::accept_encoding]), [](std::string_view item) {
-        const auto semicolon = item.find(';');
-        const auto coding = trim(item.substr(0, semicolon));
-        if (coding != "gzip" && coding != "x-gzip" && coding != "*") {
-            return false;
-        }
-        if (semicolon != std::string_view::npos) {
-            const auto q = trim(item.substr(semicolon + 1));
-            if (q.substr(0, 2) == "q=" && std::strtod(std::string(q.substr(2)).c_str(), nullptr) <= 0) {
-                return false;
-            }
-        }
-        return true;
-    });
 }
 
 } // namespace sitmap::server

@@ -18,9 +18,6 @@ namespace sitmap::server {
 /// unknown extensions -> "application/octet-stream".
 std::string_view content_type_for(std::string_view filename) noexcept;
 
-/// True when the request's Accept-Encoding allows gzip: "gzip", "x-gzip" or "*", unless with q=0.
-bool accepts_gzip(const Request& request);
-
 /// Serves files below a root directory and below mounted directories, read-only.
 ///
 /// A request path is percent-decoded once and refused (sitmap::input_error, 400) if it holds a

@@ -2,9 +2,8 @@
 
 #include "geo/error.hpp"
 #include "layers/changes.hpp"
+#include "server/compression.hpp"
 #include "server/metrics.hpp"
-
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -23,48 +22,9 @@ std::string strong_etag(std::size_t hash, std::size_t size, const char* suffix) 
     return text;
 }
 
-// deflateInit2/inflateInit2 are macros with C casts; call their functions with the struct size.
-constexpr int zstream_size = static_cast<int>(sizeof(z_stream));
-
 constexpr std::size_t entry_overhead = 256;  // list node, index node, vectors: a fair estimate
 
 } // namespace
-
-std::string gzip_compress(std::string_view bytes) {
-    z_stream stream{};
-    if (deflateInit2_(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, zstream_size) != Z_OK) {
-        throw internal_error("gzip: deflateInit2 failed");
-    }
-    std::string out(deflateBound(&stream, static_cast<uLong>(bytes.size())), '\0');
-    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-    stream.avail_in = static_cast<uInt>(bytes.size());
-    stream.next_out = reinterpret_cast<Bytef*>(out.data());
-    stream.avail_out = static_cast<uInt>(out.size());
-    const int rc = deflate(&stream, Z_FINISH);
-    out.resize(stream.total_out);
-    deflateEnd(&stream);
-    if (rc != Z_STREAM_END) throw internal_error("gzip: deflate failed");
-    return out;
-}
-
-std::string gzip_decompress(std::string_view bytes) {
-    z_stream stream{};
-    if (inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, zstream_size) != Z_OK) throw internal_error("gzip: inflateInit2 failed");
-    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-    stream.avail_in = static_cast<uInt>(bytes.size());
-    std::string out;
-    char buffer[16384];
-    int rc = Z_OK;
-    while (rc == Z_OK) {
-        stream.next_out = reinterpret_cast<Bytef*>(buffer);
-        stream.avail_out = sizeof buffer;
-        rc = inflate(&stream, Z_NO_FLUSH);
-        out.append(buffer, sizeof buffer - stream.avail_out);
-    }
-    inflateEnd(&stream);
-    if (rc != Z_STREAM_END) throw input_error("gzip: the data is not a complete gzip stream");
-    return out;
-}
 
 std::shared_ptr<const CachedTile> CachedTile::make(std::string bytes, bool compress) {
     auto tile = std::make_shared<CachedTile>();

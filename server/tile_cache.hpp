@@ -35,13 +35,6 @@ struct CachedTile {
     static std::shared_ptr<const CachedTile> make(std::string bytes, bool compress = true);
 };
 
-/// The gzip (RFC 1952) of `bytes`, zlib level 6. Throws sitmap::internal_error if zlib fails.
-std::string gzip_compress(std::string_view bytes);
-
-/// The inverse of gzip_compress (for tests and for clients that do not accept gzip).
-/// Throws sitmap::input_error when the bytes are not gzip.
-std::string gzip_decompress(std::string_view bytes);
-
 /// What the cache has done since it started.
 struct TileCacheStats {
     std::uint64_t hits = 0;

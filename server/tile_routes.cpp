@@ -4,8 +4,8 @@
 #include "geo/tile.hpp"
 #include "layers/tiles.hpp"
 #include "server/auth.hpp"
+#include "server/compression.hpp"
 #include "server/json_error.hpp"
-#include "server/static_files.hpp"
 #include "server/tile_cache.hpp"
 
 #include <nlohmann/json.hpp>

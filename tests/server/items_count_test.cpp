@@ -122,3 +122,32 @@ TEST_CASE("oapif: GDAL reads and counts a bbox and filter that the server does n
     CHECK(static_cast<std::int64_t>(ids.size()) == expected);
     GDALClose(dataset);
 }
+
+TEST_CASE("items: a limit above the maximum is taken as the maximum, and the next link carries it", "[http][db]") {
+    OgcServer server(add_packed_incidents);
+    HttpClient client{server.port()};
+    const std::int64_t total = count(server, "SELECT count(*) FROM incidents");
+    REQUIRE(total > 10000);  // more than one page of the maximum
+    const auto limit_of = [](const std::string& href) {
+        const auto at = href.find("limit=");
+        return at == std::string::npos ? std::string() : href.substr(at + 6, href.find('&', at) - at - 6);
+    };
+    for (const std::string limit : {"10001", "1000000", "99999999999999999999999"}) {
+        INFO("limit=" << limit);
+        const auto page = get_json(client, "/collections/incidents/items?limit=" + limit);
+        CHECK(page["numberReturned"] == 10000);
+        CHECK(page["features"].size() == 10000);
+        const auto next = link(page, "next");
+        REQUIRE(!next.empty());
+        CHECK(limit_of(next) == "10000");
+        const auto rest = get_json(client, path_of(next));
+        CHECK(rest["numberReturned"] == total - 10000);
+        CHECK(link(rest, "next").empty());
+        CHECK(limit_of(link(rest, "prev")) == "10000");
+    }
+    for (const std::string limit : {"0", "-1", "abc", "", "1e3", "-99999999999999999999999"}) {
+        INFO("limit=" << limit);
+        const auto refused = get_json(client, "/collections/incidents/items?limit=" + limit, http::status::bad_request);
+        CHECK(refused["message"].get<std::string>().find("limit") != std::string::npos);
+    }
+}

@@ -49,9 +49,10 @@ TEST_CASE("ogc: conformance, OpenAPI with the limits, collections with extents",
     const auto limit = api["components"]["parameters"]["limit"]["schema"];
     CHECK(limit["default"] == 100);
     CHECK(limit["maximum"] == 10000);
+    CHECK(api["paths"]["/readyz"]["get"]["responses"].contains("503"));
     for (const char* path : {"/collections/{collectionId}/items", "/collections/{collectionId}/items/{featureId}",
                              "/collections/{collectionId}/queryables", "/routes/{routeId}/profile", "/stats/coverage",
-                             "/stats/incidents", "/stats/counts", "/conformance", "/api", "/"}) {
+                             "/stats/incidents", "/stats/counts", "/conformance", "/api", "/", "/healthz", "/readyz"}) {
         INFO(path);
         CHECK(api["paths"].contains(path));
     }
@@ -186,8 +187,8 @@ TEST_CASE("ogc: hostile parameters get 400 or 404 with a JSON reason, never 500"
         {"/collections/incidents/items?datetime=2020-07-01/2020-01-01", http::status::bad_request},
         {"/collections/incidents/items?datetime=2020-07-01/2020-08-01/2020-09-01", http::status::bad_request},
         {"/collections/incidents/items?limit=-1", http::status::bad_request},
-        {"/collections/incidents/items?limit=1000000000000", http::status::bad_request},
-        {"/collections/incidents/items?limit=99999999999999999999999", http::status::bad_request},
+        {"/collections/incidents/items?limit=0", http::status::bad_request},
+        {"/collections/incidents/items?limit=ten", http::status::bad_request},
         {"/collections/incidents/items?offset=-5", http::status::bad_request},
         {"/collections/incidents/items?colour=red", http::status::bad_request},
         {"/collections/incidents/items?type=bombing", http::status::bad_request},

@@ -1,8 +1,8 @@
 #include "server/static_files.hpp"
 
 #include "geo/error.hpp"
+#include "server/compression.hpp"
 #include "server/router.hpp"
-#include "server/tile_cache.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

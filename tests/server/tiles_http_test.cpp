@@ -4,9 +4,9 @@
 #include "geo/tile.hpp"
 #include "layers/demo.hpp"
 #include "layers/schema.hpp"
+#include "server/compression.hpp"
 #include "server/handlers.hpp"
 #include "server/listener.hpp"
-#include "server/tile_cache.hpp"
 #include "http_client.hpp"
 
 #include <catch2/catch.hpp>
