@@ -124,7 +124,7 @@ void register_event_routes(Router& router, const ServerConfig& config, EventOpti
         response.header.set("X-Accel-Buffering", "no");  // a proxy in front must not hold events back
         response.poll_interval = options.poll_interval;
         return response;
-    });
+    }, Work::cheap);  // each turn of a stream is a short read of the change log
 }
 
 } // namespace sitmap::server
