@@ -1,12 +1,14 @@
 // The serving path over loopback (issue 20): I/O threads only read and write, routes run on
-// workers in the lane of their kind of work, a full lane answers 503 at once, and work whose
-// client has gone is dropped. The slow work is deterministic: handlers that block on a gate the
-// test opens.
+// workers in the lane of their kind of work, a full lane answers 503 at once, work whose client
+// has gone is dropped, and misses for a tile being built wait without a thread. The slow work is
+// deterministic: handlers and builders that block on a gate the test opens.
 
 #include "server/listener.hpp"
 #include "server/metrics.hpp"
 #include "server/router.hpp"
+#include "server/tile_cache.hpp"
 #include "http_client.hpp"
+#include "support/sitmap_process.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -125,10 +127,11 @@ struct Producer {
 /// An in-process server with slow routes of each kind, run on two I/O threads.
 struct GatedServer {
     Gate gate;
-    Tally entered;    // slow handlers started
+    Tally entered;    // slow handlers and tile builds started
     Tally counted;    // /count handlers run
     Tally calls;      // producer calls
     std::future<void> producer_freed;
+    TileCache cache{1 << 20};
     Router router;
     std::unique_ptr<Server> server;
     std::future<void> done;
@@ -179,6 +182,17 @@ private:
             return make_streamed_response(http::status::ok, "text/plain",
                                           [producer](std::string& chunk) { return producer->next(chunk); });
         });
+        router.add_async(http::verb::get, "/tile", [this](const RouteContext& ctx, Respond respond) {
+            cache.find_or_build(
+                "gao", {"incidents"}, {-0.5, 16.0, 0.5, 16.5}, 0,
+                [this] {
+                    entered.add();
+                    gate.wait();
+                    return CachedTile::make("a heavy tile", false);
+                },
+                [respond](TileCache::Result result) { respond(text(result.tile ? result.tile->bytes : "failed")); },
+                [&ctx](Job job) { return ctx.run_on(Work::tiles, std::move(job)); });
+        }, Work::cheap);
     }
 };
 
@@ -292,6 +306,25 @@ TEST_CASE("serving path: a stream whose client left stops between chunks and its
     CHECK(timed_get(s.port(), "/count").second == 200);  // and the worker is free again
 }
 
+TEST_CASE("serving path: misses for a tile being built wait without holding a thread", "[http]")
+{
+    constexpr int askers = 6;
+    GatedServer s({.workers = 1, .cheap_workers = 1});
+    std::vector<std::future<HttpClient::Response>> tiles;
+    for (int i = 0; i < askers; ++i) tiles.push_back(s.get_async("/tile"));
+    REQUIRE(s.entered.reaches(1));  // the one build runs on the one worker
+    REQUIRE(eventually([&] { return s.cache.stats().shared == static_cast<std::uint64_t>(askers - 1); }));
+
+    // Had the waiters blocked, the one cheap thread that looked them up would be stuck too.
+    const auto [ms, status] = timed_get(s.port(), "/healthz");
+    CHECK(status == 200);
+    CHECK(ms < 200);
+    s.gate.open();
+    for (auto& tile : tiles) CHECK(tile.get().body() == "a heavy tile");
+    CHECK(s.cache.stats().builds == 1);
+    CHECK(s.entered.value() == 1);
+}
+
 TEST_CASE("serving path: a route declares where its work runs", "[http]")
 {
     Router router;
@@ -312,4 +345,27 @@ TEST_CASE("serving path: a route declares where its work runs", "[http]")
     CHECK(work(http::verb::get, "/nothing") == "io (none)");
     router.set_fallback([](const RouteContext&) { return text("file"); });
     CHECK(work(http::verb::get, "/nothing") == "cheap (static)");
+}
+
+TEST_CASE("serving path: with one worker, concurrent misses of the same real tile and /healthz all complete",
+          "[http][db]")
+{
+    sitmap::test::TempDir dir;
+    const auto db = dir.file("map.sqlite");
+    REQUIRE(sitmap::test::run_sitmap({"demo", "--db", db}).exit_code == 0);
+    sitmap::test::ServeProcess server(db, {"--workers", "1", "--tile-cache-mb", "0"});
+    std::vector<std::future<HttpClient::Response>> tiles;
+    for (int i = 0; i < 8; ++i) {
+        tiles.push_back(std::async(std::launch::async, [&server] {
+            return HttpClient(server.port()).get("/tiles/0/0/0.mvt?cluster=false");
+        }));
+    }
+    CHECK(HttpClient(server.port()).get("/healthz").result_int() == 200);
+    const auto first = tiles.front().get();
+    REQUIRE(first.result_int() == 200);
+    for (std::size_t i = 1; i < tiles.size(); ++i) {
+        const auto tile = tiles[i].get();
+        CHECK(tile.result_int() == 200);
+        CHECK(tile[http::field::etag] == first[http::field::etag]);
+    }
 }
