@@ -165,7 +165,8 @@ int run_cli(int argc, char** argv) {
     serve_cmd->add_option("--db", db_path, "SpatiaLite file")->required();
     serve_cmd->add_option("--host", host, "Address to listen on")->capture_default_str();
     serve_cmd->add_option("--port", port, "Port (0 picks a free one)")->capture_default_str();
-    serve_cmd->add_option("--threads", threads, "Threads serving requests")->capture_default_str()->check(CLI::Range(1u, 256u));
+    serve_cmd->add_option("--threads", threads, "I/O threads reading and writing the connections")
+        ->capture_default_str()->check(CLI::Range(1u, 256u));
     serve_cmd->add_option("--public-url", config.public_url, "Base of absolute URLs when behind a proxy");
     std::size_t tile_cache_mb = config.tile_cache_bytes >> 20U;
     serve_cmd->add_option("--tile-cache-mb", tile_cache_mb, "Tile cache budget in MiB (0: no cache)")->capture_default_str();
@@ -187,6 +188,18 @@ int run_cli(int argc, char** argv) {
                           "Requests in progress at once; more get 503 with Retry-After (0: no limit)")->capture_default_str();
     serve_cmd->add_option("--max-streams", server_options.limits.max_streams,
                           "Event streams (GET /events) open at once; more get 503 with Retry-After (0: no limit)")->capture_default_str();
+    auto& workers = server_options.workers;
+    serve_cmd->add_option("--workers", workers.workers,
+                          "Worker threads answering requests (tiles and heavy work; one more does only cheap work)")
+        ->capture_default_str()->check(CLI::Range(1u, 256u));
+    serve_cmd->add_option("--cheap-queue", workers.cheap_queue,
+                          "Cheap requests (health, metadata, cached tiles) waiting for a worker; more get 503")
+        ->capture_default_str()->check(CLI::Range(1u, 100000u));
+    serve_cmd->add_option("--tile-queue", workers.tile_queue, "Tile builds waiting for a worker; more get 503")
+        ->capture_default_str()->check(CLI::Range(1u, 100000u));
+    serve_cmd->add_option("--heavy-queue", workers.heavy_queue,
+                          "Heavy requests (item pages, queries, statistics, exports, writes) waiting for a worker; more get 503")
+        ->capture_default_str()->check(CLI::Range(1u, 100000u));
     double read_timeout = 30;
     serve_cmd->add_option("--read-timeout", read_timeout, "Seconds allowed to receive a request, keep-alive idle time included")
         ->capture_default_str()->check(CLI::Range(0.1, 3600.0));
@@ -281,7 +294,8 @@ int run_cli(int argc, char** argv) {
             // /readyz answers 503 until the borders below are ready (or failed: tiles then build them).
             auto preparing_task = Readiness::begin(config.readiness, "simplified borders");
             Server server(router, host, port, threads, server_options);
-            spdlog::info("sitmap serving {} at http://{}:{}/ with {} threads", db_path, host, server.port(), threads);
+            spdlog::info("sitmap serving {} at http://{}:{}/ with {} I/O threads and {} workers", db_path, host,
+                         server.port(), threads, workers.workers);
             // Borders simplified per zoom are built in the background now rather than by the
             // first tile of each zoom (a few seconds on official boundaries); stopped and joined
             // when serving ends.

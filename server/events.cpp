@@ -4,6 +4,7 @@
 #include "layers/changes.hpp"
 #include "layers/tokens.hpp"
 #include "server/auth.hpp"
+#include "server/change_feed.hpp"
 #include "server/json_error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -54,6 +55,7 @@ std::int64_t start_after(const RouteContext& ctx, geo::Database& db)
 struct EventStream {
     ServerConfig config;
     EventOptions options;
+    std::shared_ptr<ChangeFeed> feed;  // the server's one reader of the change log
     std::optional<Principal> principal;  // checked when the stream opened
     std::int64_t after = 0;
     bool started = false;
@@ -87,8 +89,7 @@ struct EventStream {
             started = true;
             chunk = "retry: 1000\n\n";  // EventSource reconnects after a second, well within 2 s
         }
-        // This thread's own read-only connection: the stream may run on any server thread.
-        for (const auto& change : layers::changes_since(connection(config), after)) {
+        for (const auto& change : feed->since(after)) {
             after = change.sequence;
             if (can_read(config, principal, change.layer)) {
                 chunk += event_text(change);
@@ -108,7 +109,9 @@ struct EventStream {
 
 void register_event_routes(Router& router, const ServerConfig& config, EventOptions options)
 {
-    router.get("/events", [config, options](const RouteContext& ctx) -> Response {
+    auto feed = std::make_shared<ChangeFeed>(config, options.poll_interval);
+    // Cheap: each turn of a stream takes the changes the feed has read already.
+    router.get("/events", [config, options, feed](const RouteContext& ctx) -> Response {
         if (ctx.request.version() < 11) {
             return json_error(http::status::http_version_not_supported, "http_version_not_supported",
                               "GET /events is an endless chunked stream: it needs HTTP/1.1");
@@ -116,6 +119,7 @@ void register_event_routes(Router& router, const ServerConfig& config, EventOpti
         auto stream = std::make_shared<EventStream>();
         stream->config = config;
         stream->options = options;
+        stream->feed = feed;
         stream->principal = require_read(config, ctx);  // 401 when reading needs a token
         stream->after = start_after(ctx, connection(config));
         auto response = make_streamed_response(http::status::ok, "text/event-stream; charset=utf-8",
@@ -124,7 +128,7 @@ void register_event_routes(Router& router, const ServerConfig& config, EventOpti
         response.header.set("X-Accel-Buffering", "no");  // a proxy in front must not hold events back
         response.poll_interval = options.poll_interval;
         return response;
-    });
+    }, Work::cheap);
 }
 
 } // namespace sitmap::server

@@ -38,7 +38,9 @@ struct EventOptions {
 };
 
 /// Registers GET /events. The stream holds no server thread while it waits (see
-/// StreamedResponse::poll_interval) and counts against SessionLimits::max_streams.
+/// StreamedResponse::poll_interval) and counts against SessionLimits::max_streams. The streams
+/// share one reader of the change log (change_feed.hpp), which reads it at most once per
+/// poll_interval whatever the number of streams.
 void register_event_routes(Router& router, const ServerConfig& config, EventOptions options = {});
 
 } // namespace sitmap::server

@@ -465,15 +465,18 @@ void register_feature_routes(Router& router, const ServerConfig& config) {
                                         requested_format(ctx, {"json", "html"}) == "json";
         if (!wants_json) return files->serve(ctx.request);
         return json_response(http::status::ok, landing_page(base_url(config, ctx.request)));
-    });
+    }, Work::cheap);
     router.get("/ogc", [config](const RouteContext& ctx) {
         return document(ctx, "sitmap", landing_page(base_url(config, ctx.request)));
-    });
-    router.get("/conformance", [](const RouteContext& ctx) { return document(ctx, "Conformance", conformance()); });
+    }, Work::cheap);
+    router.get("/conformance", [](const RouteContext& ctx) { return document(ctx, "Conformance", conformance()); },
+               Work::cheap);
     router.get("/api", [config](const RouteContext& ctx) {
         return document(ctx, "OpenAPI", openapi_document(base_url(config, ctx.request)),
                         "application/vnd.oai.openapi+json;version=3.0");
-    });
+    }, Work::cheap);
+    // The collections read each layer's extent (a scan of its R*Tree): heavy, as all else below
+    // that is not marked cheap.
     router.get("/collections", [config](const RouteContext& ctx) -> Response {
         const std::string base = base_url(config, ctx.request);
         const auto principal = require_read(config, ctx);
@@ -496,9 +499,10 @@ void register_feature_routes(Router& router, const ServerConfig& config) {
         require_read(config, ctx, layer.name);
         return document(ctx, layer.title + " queryables", queryables_json(base_url(config, ctx.request), layer),
                         "application/schema+json");
-    });
+    }, Work::cheap);
     router.get("/collections/{layer}/items", [config](const RouteContext& ctx) { return items_response(config, ctx); });
-    router.get("/collections/{layer}/items/{id}", [config](const RouteContext& ctx) { return item_response(config, ctx); });
+    router.get("/collections/{layer}/items/{id}", [config](const RouteContext& ctx) { return item_response(config, ctx); },
+               Work::cheap);  // one feature by its id
     register_situational_routes(router, config);
 }
 

@@ -18,7 +18,7 @@ void register_routes(Router& router, const ServerConfig& config) {
     router.get("/healthz", [config](const RouteContext&) -> Response {
         return json_response(http::status::ok,
                              {{"status", "ok"}, {"schema_version", layers::stored_schema_version(connection(config))}});
-    });
+    }, Work::cheap);
     register_readiness_route(router, config.readiness);
     metrics::register_route(router);
     register_tile_routes(router, config);
@@ -30,7 +30,8 @@ void register_routes(Router& router, const ServerConfig& config) {
     const auto maplibre = config.node_modules / "maplibre-gl" / "dist";
     if (std::filesystem::is_directory(maplibre)) files->mount("/vendor/maplibre-gl/", maplibre);
     if (std::filesystem::is_directory(config.node_modules / "mgrs" / "dist")) files->mount("/vendor/mgrs/", config.node_modules / "mgrs" / "dist");
-    router.set_fallback([files](const RouteContext& ctx) -> Response { return files->serve(ctx.request); });
+    // Files are read from disk on each request: cheap work, not the I/O thread's.
+    router.set_fallback([files](const RouteContext& ctx) -> Response { return files->serve(ctx.request); }, Work::cheap);
 }
 
 } // namespace sitmap::server

@@ -23,12 +23,13 @@ std::string to_string(const tcp::endpoint& endpoint)
 
 } // namespace
 
-Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint, const Router& router,
+Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint, const Router& router, Workers& workers,
                    const SessionLimits& limits, std::shared_ptr<SessionRegistry> registry)
     : m_ioc(ioc),
       m_acceptor(net::make_strand(ioc)),
       m_retry(m_acceptor.get_executor()),
       m_router(router),
+      m_workers(workers),
       m_limits(limits),
       m_registry(std::move(registry))
 {
@@ -98,7 +99,7 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket)
         });
         return;
     }
-    auto session = std::make_shared<Session>(std::move(socket), m_router, m_limits, m_registry);
+    auto session = std::make_shared<Session>(std::move(socket), m_router, m_workers, m_limits, m_registry);
     if (m_registry->add(session)) {
         session->run();
     }
@@ -110,6 +111,7 @@ Server::Server(const Router& router, const std::string& address, unsigned short 
     : m_threads(threads == 0 ? 1 : threads),
       m_options(std::move(options)),
       m_ioc(static_cast<int>(m_threads)),
+      m_workers(m_options.workers),
       m_registry(std::make_shared<SessionRegistry>()),
       m_signals(m_ioc),
       m_shutdown_timer(m_ioc)
@@ -119,7 +121,8 @@ Server::Server(const Router& router, const std::string& address, unsigned short 
     if (ec) {
         throw input_error("'" + address + "' is not an IP address");
     }
-    m_listener = std::make_shared<Listener>(m_ioc, tcp::endpoint{ip, port}, router, m_options.limits, m_registry);
+    m_listener = std::make_shared<Listener>(m_ioc, tcp::endpoint{ip, port}, router, m_workers, m_options.limits,
+                                            m_registry);
     m_port = m_listener->local_endpoint().port();
     if (m_options.handle_signals) {
         m_signals.add(SIGINT);
@@ -140,17 +143,19 @@ void Server::run()
         });
     }
     m_listener->run();
-    spdlog::info("listening on {} with {} thread(s)", to_string(m_listener->local_endpoint()), m_threads);
+    spdlog::info("listening on {} with {} I/O thread(s) and {} worker(s)", to_string(m_listener->local_endpoint()),
+                 m_threads, m_options.workers.workers + m_options.workers.cheap_workers);
 
-    std::vector<std::thread> workers;
-    workers.reserve(m_threads - 1);
+    std::vector<std::thread> io_threads;
+    io_threads.reserve(m_threads - 1);
     for (unsigned i = 1; i < m_threads; ++i) {
-        workers.emplace_back([this] { m_ioc.run(); });
+        io_threads.emplace_back([this] { m_ioc.run(); });
     }
     m_ioc.run();
-    for (auto& worker : workers) {
-        worker.join();
+    for (auto& thread : io_threads) {
+        thread.join();
     }
+    m_workers.stop();
     spdlog::info("stopped");
 }
 

@@ -23,8 +23,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
 public:
     /// Opens, binds and listens. Throws sitmap::input_error if the endpoint cannot be used
     /// (address in use, permission denied), with the endpoint and the reason.
-    Listener(net::io_context& ioc, const tcp::endpoint& endpoint, const Router& router, const SessionLimits& limits,
-             std::shared_ptr<SessionRegistry> registry);
+    Listener(net::io_context& ioc, const tcp::endpoint& endpoint, const Router& router, Workers& workers,
+             const SessionLimits& limits, std::shared_ptr<SessionRegistry> registry);
 
     /// Starts accepting.
     void run();
@@ -44,6 +44,7 @@ private:
     net::steady_timer m_retry;
     tcp::endpoint m_endpoint;
     const Router& m_router;
+    Workers& m_workers;
     SessionLimits m_limits;
     std::shared_ptr<SessionRegistry> m_registry;
 };
@@ -51,13 +52,16 @@ private:
 /// Options of a Server beyond address, port and threads.
 struct ServerOptions {
     SessionLimits limits;
+    /// The workers that answer requests off the I/O threads, and their queues.
+    WorkerOptions workers;
     /// Stop on SIGINT and SIGTERM (turn off in tests that run a server in a thread).
     bool handle_signals = true;
     /// How long stop() lets responses in progress finish before cutting them off.
     std::chrono::steady_clock::duration shutdown_grace = std::chrono::seconds(5);
 };
 
-/// An HTTP/1.1 server answering every request with `router.handle()`.
+/// An HTTP/1.1 server answering every request through `router`: `threads` I/O threads read and
+/// write the sockets, ServerOptions::workers answer the requests (server/workers.hpp).
 ///
 ///     Server server{router, "127.0.0.1", 0, 2, options};  // port 0: the system picks one
 ///     std::thread t{[&] { server.run(); }};
@@ -77,9 +81,9 @@ public:
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    /// Serves on `threads` threads (the caller's included) until stop() or a signal; then
-    /// closes idle connections, lets responses in progress finish (up to shutdown_grace)
-    /// and returns. Call once.
+    /// Serves on `threads` I/O threads (the caller's included) until stop() or a signal; then
+    /// closes idle connections, lets responses in progress finish (up to shutdown_grace),
+    /// stops the workers and returns. Call once.
     void run();
 
     /// Thread-safe and idempotent: begins the shutdown; run() returns when it is done.
@@ -95,6 +99,7 @@ private:
     unsigned m_threads;
     ServerOptions m_options;
     net::io_context m_ioc;
+    Workers m_workers;  // after m_ioc: its jobs post to the sessions' strands, so it stops first
     std::shared_ptr<SessionRegistry> m_registry;
     std::shared_ptr<Listener> m_listener;
     net::signal_set m_signals;

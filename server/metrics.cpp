@@ -327,7 +327,7 @@ void register_route(Router& router)
         auto response = make_response(http::status::ok, render(), "text/plain; version=0.0.4; charset=utf-8");
         response.set(http::field::cache_control, "no-store");
         return response;
-    });
+    }, Work::io);  // atomics and /proc/self/status: answered on the I/O thread, even when every worker is busy
 }
 
 } // namespace sitmap::server::metrics

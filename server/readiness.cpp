@@ -43,7 +43,7 @@ void register_readiness_route(Router& router, std::shared_ptr<const Readiness> r
         response.set(http::field::retry_after, "1");
         response.set(http::field::cache_control, "no-store");
         return response;
-    });
+    }, Work::cheap);
 }
 
 } // namespace sitmap::server

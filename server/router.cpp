@@ -4,8 +4,13 @@
 #include "server/compression.hpp"
 #include "server/json_error.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <future>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <utility>
@@ -126,7 +131,23 @@ Response finish(Response response, const Request& request)
     return response;
 }
 
+AsyncHandler as_async(Handler handler)
+{
+    return [handler = std::move(handler)](const RouteContext& context, const Respond& respond) {
+        respond(handler(context));
+    };
+}
+
 } // namespace
+
+bool RouteContext::run_on(Work work, Job job) const
+{
+    if (schedule == nullptr || !*schedule || work == Work::io) {
+        job();
+        return true;
+    }
+    return (*schedule)(work, std::move(job));
+}
 
 const std::string& RouteContext::param(std::string_view name) const
 {
@@ -137,12 +158,23 @@ const std::string& RouteContext::param(std::string_view name) const
     return found->second;
 }
 
-void Router::add(http::verb method, std::string_view pattern, Handler handler)
+void Router::add(http::verb method, std::string_view pattern, Handler handler, Work work)
+{
+    add_async(method, pattern, as_async(std::move(handler)), work);
+}
+
+void Router::set_fallback(Handler handler, Work work)
+{
+    m_fallback = handler ? as_async(std::move(handler)) : AsyncHandler{};
+    m_fallback_work = work;
+}
+
+void Router::add_async(http::verb method, std::string_view pattern, AsyncHandler handler, Work work)
 {
     if (pattern.empty() || pattern.front() != '/') {
         throw std::invalid_argument("route pattern '" + std::string(pattern) + "' does not start with '/'");
     }
-    Route route{method, std::string(pattern), {}, 0, std::move(handler)};
+    Route route{method, std::string(pattern), {}, 0, std::move(handler), work};
     std::set<std::string, std::less<>> names;
     for (const auto part : split_path(pattern)) {
         Segment segment;
@@ -195,76 +227,87 @@ bool Router::match(const Route& route, const std::vector<std::string_view>& part
     return true;
 }
 
-Response Router::dispatch(const Request& request, std::string* route_label) const
+struct Router::Match {
+    std::string_view path;
+    const Route* route = nullptr;
+    Captures captures;
+    std::set<std::string> allowed;  // the methods of the routes that match the path
+    bool fallback = false;          // the fallback answers (no route matches the path)
+};
+
+Router::Match Router::find(const Request& request) const
 {
     const std::string_view target{request.target().data(), request.target().size()};
-    const auto path = target_path(target);
-    if (path.empty() || path.front() != '/') {
+    Match found;
+    found.path = target_path(target);
+    if (found.path.empty() || found.path.front() != '/') {
         throw input_error("the request target must be a path starting with '/'");
     }
-    const auto parts = split_path(path);
+    const auto parts = split_path(found.path);
     const auto method = request.method();
-
-    const Route* best = nullptr;
-    Captures best_captures;
-    std::set<std::string> allowed;
     for (const auto& route : m_routes) {
         Captures captures;
         if (!match(route, parts, captures)) {
             continue;
         }
         const auto name = http::to_string(route.method);
-        allowed.emplace(name.data(), name.size());
+        found.allowed.emplace(name.data(), name.size());
         if (route.method == http::verb::get) {
-            allowed.emplace("HEAD");
+            found.allowed.emplace("HEAD");
         }
         const bool serves = route.method == method || (method == http::verb::head && route.method == http::verb::get);
         if (!serves) {
             continue;
         }
         // Prefer the more literal route; for HEAD, an explicit HEAD route over a GET one.
+        const auto* best = found.route;
         const bool better = best == nullptr || route.literal_chars > best->literal_chars ||
                             (route.literal_chars == best->literal_chars && route.method == method &&
                              best->method != method);
         if (better) {
-            best = &route;
-            best_captures = std::move(captures);
+            found.route = &route;
+            found.captures = std::move(captures);
         }
     }
+    found.fallback = found.route == nullptr && m_fallback && found.allowed.empty() &&
+                     (method == http::verb::get || method == http::verb::head);
+    return found;
+}
 
+void Router::dispatch(const Request& request, const Respond& respond, const Schedule* schedule,
+                      std::string* route_label) const
+{
+    const std::string_view target{request.target().data(), request.target().size()};
+    auto found = find(request);
     if (route_label != nullptr) {
-        const bool fallback = m_fallback && allowed.empty() && (method == http::verb::get || method == http::verb::head);
-        *route_label = best != nullptr ? best->pattern : fallback ? "(static)" : "(none)";
+        *route_label = found.route != nullptr ? found.route->pattern : found.fallback ? "(static)" : "(none)";
     }
-    if (!allowed.empty()) {
-        allowed.emplace("OPTIONS");
-    }
-    if (best != nullptr) {
-        RouteContext context{request, path, {}, Query::parse(target_query(target))};
-        for (const auto& [name, raw] : best_captures) {
+    if (found.route != nullptr || found.fallback) {
+        RouteContext context{request, found.path, {}, Query::parse(target_query(target)), schedule};
+        for (const auto& [name, raw] : found.captures) {
             context.params.emplace(std::string(name), percent_decode(raw));
         }
-        return best->handler(context);
+        (found.route != nullptr ? found.route->handler : m_fallback)(context, respond);
+        return;
     }
-    if (!allowed.empty()) {
-        std::string allow;
-        for (const auto& name : allowed) {
-            allow += allow.empty() ? name : ", " + name;
-        }
-        if (method == http::verb::options) {
-            StringResponse response{http::status::no_content, 11};
-            response.set(http::field::allow, allow);
-            return response;
-        }
-        auto response = json_error(http::status::method_not_allowed, "method_not_allowed",
-                                   describe(request) + " is not allowed; allowed: " + allow);
+    if (found.allowed.empty()) {
+        throw not_found_error("no resource at " + std::string(found.path));
+    }
+    found.allowed.emplace("OPTIONS");
+    std::string allow;
+    for (const auto& name : found.allowed) {
+        allow += allow.empty() ? name : ", " + name;
+    }
+    if (request.method() == http::verb::options) {
+        StringResponse response{http::status::no_content, 11};
         response.set(http::field::allow, allow);
-        return response;
+        respond(std::move(response));
+        return;
     }
-    if (m_fallback && (method == http::verb::get || method == http::verb::head)) {
-        return m_fallback(RouteContext{request, path, {}, Query::parse(target_query(target))});
-    }
-    throw not_found_error("no resource at " + std::string(path));
+    auto response = json_error(http::status::method_not_allowed, "method_not_allowed",
+                               describe(request) + " is not allowed; allowed: " + allow);
+    response.set(http::field::allow, allow);
+    respond(std::move(response));
 }
 
 void Router::set_cors_origins(std::vector<std::string> origins)
@@ -313,14 +356,8 @@ void Router::add_cors(Response& response, const Request& request) const
     }
 }
 
-Response Router::handle(const Request& request, std::string* route_label) const noexcept
+Response Router::complete(Response response, const Request& request) const noexcept
 {
-    Response response;
-    try {
-        response = dispatch(request, route_label);
-    } catch (...) {
-        response = error_response(std::current_exception(), describe(request));
-    }
     try {
         add_cors(response, request);
         compress_response(response, request);
@@ -329,6 +366,87 @@ Response Router::handle(const Request& request, std::string* route_label) const 
         // A producer failed while being collected for HTTP/1.0 or HEAD, or a handler returned
         // a body that its status forbids (a 304 with content).
         return finish(error_response(std::current_exception(), describe(request)), request);
+    }
+}
+
+namespace {
+
+// What a handler's Respond holds: it finishes the response and passes it on, once; dropped
+// unanswered (a handler that forgot, work dropped at shutdown), it answers 500.
+class Responder {
+public:
+    using Complete = std::function<Response(Response)>;
+
+    Responder(Complete complete, Respond deliver) : m_complete(std::move(complete)), m_deliver(std::move(deliver)) {}
+    ~Responder()
+    {
+        if (m_done.exchange(true)) {
+            return;
+        }
+        try {
+            m_deliver(m_complete(json_error(http::status::internal_server_error, "internal_error",
+                                            "the request was dropped without an answer")));
+        } catch (...) {
+            spdlog::error("a request dropped without an answer could not be answered either");
+        }
+    }
+    Responder(const Responder&) = delete;
+    Responder& operator=(const Responder&) = delete;
+
+    void operator()(Response response)
+    {
+        if (!m_done.exchange(true)) {
+            m_deliver(m_complete(std::move(response)));
+        }
+    }
+
+private:
+    Complete m_complete;
+    Respond m_deliver;
+    std::atomic<bool> m_done{false};
+};
+
+} // namespace
+
+void Router::handle_async(const Request& request, Respond respond, const Schedule* schedule,
+                          std::string* route_label) const noexcept
+{
+    try {
+        auto responder = std::make_shared<Responder>(
+            [this, &request](Response response) { return complete(std::move(response), request); }, std::move(respond));
+        const Respond once = [responder](Response response) { (*responder)(std::move(response)); };
+        try {
+            dispatch(request, once, schedule, route_label);
+        } catch (...) {
+            once(error_response(std::current_exception(), describe(request)));
+        }
+    } catch (...) {
+        spdlog::error("{}: no memory left to answer", describe(request));
+    }
+}
+
+Response Router::handle(const Request& request, std::string* route_label) const noexcept
+{
+    std::promise<Response> promise;
+    auto answer = promise.get_future();
+    handle_async(request, [&promise](Response response) { promise.set_value(std::move(response)); }, nullptr,
+                 route_label);
+    return answer.get();
+}
+
+Work Router::work_of(const Request& request, std::string* route_label) const noexcept
+{
+    try {
+        const auto found = find(request);
+        if (route_label != nullptr) {
+            *route_label = found.route != nullptr ? found.route->pattern : found.fallback ? "(static)" : "(none)";
+        }
+        return found.route != nullptr ? found.route->work : found.fallback ? m_fallback_work : Work::io;
+    } catch (...) {
+        if (route_label != nullptr) {
+            *route_label = "(none)";
+        }
+        return Work::io;  // a malformed target: the answer is a 400, made at once
     }
 }
 

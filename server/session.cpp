@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <exception>
+#include <thread>
 #include <vector>
 
 namespace sitmap::server {
@@ -60,13 +61,6 @@ std::size_t SessionRegistry::size() const
 
 namespace {
 
-// 503 with Retry-After (seconds) and a JSON reason: the server is full, the client may come back.
-StringResponse overloaded(const std::string& message, const char* retry_after) {
-    auto response = json_error(http::status::service_unavailable, "overloaded", message);
-    response.set(http::field::retry_after, retry_after);
-    return response;
-}
-
 // Takes one of `max` places (0: no limit) without a lock; false when none is left.
 bool take_place(std::atomic<std::size_t>& taken, std::size_t max) noexcept
 {
@@ -101,10 +95,11 @@ void SessionRegistry::end_stream() noexcept
     m_streams.fetch_sub(1);
 }
 
-Session::Session(tcp::socket&& socket, const Router& router, const SessionLimits& limits,
+Session::Session(tcp::socket&& socket, const Router& router, Workers& workers, const SessionLimits& limits,
                  std::shared_ptr<SessionRegistry> registry)
     : m_stream(std::move(socket)),
       m_router(router),
+      m_workers(workers),
       m_limits(limits),
       m_registry(std::move(registry)),
       m_poll_timer(m_stream.get_executor())
@@ -162,10 +157,31 @@ void Session::do_read()
 void Session::on_read(beast::error_code ec, std::size_t /*bytes*/)
 {
     m_busy = true;
+    m_open = true;
+    ++m_request_id;
     m_request = {};
     m_started = std::chrono::steady_clock::now();
     m_body_bytes = 0;
     m_route = "(none)";
+    if (read_failed(ec)) {
+        return;
+    }
+    m_request = m_parser->release();
+    m_log_method = std::string(m_request.method_string());
+    m_log_path = std::string(target_path(m_request.target()));
+    if (!m_registry->begin_request(m_limits.max_requests)) {
+        m_route = "(overloaded)";
+        reject(overloaded("the server is answering " + std::to_string(m_limits.max_requests) +
+                              " requests already; retry in a second", "1"));
+        return;
+    }
+    m_counted = true;
+    dispatch();
+}
+
+// Answers a failed read (true) or lets the request through (false).
+bool Session::read_failed(beast::error_code ec)
+{
     if (ec) {
         // The request line may have been read before the failure.
         const auto& partial = m_parser->get();
@@ -180,41 +196,77 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/)
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
         m_stopping) {
+        m_open = false;
         do_close();
-        return;
-    }
-    if (ec == http::error::header_limit) {
+    } else if (ec == http::error::header_limit) {
         reject(http::status::request_header_fields_too_large, "header_too_large",
                "the request header is larger than " + std::to_string(m_limits.header_limit) + " bytes");
-        return;
-    }
-    if (ec == http::error::body_limit) {
+    } else if (ec == http::error::body_limit) {
         reject(http::status::payload_too_large, "payload_too_large",
                "the request body is larger than " + std::to_string(m_limits.body_limit) + " bytes");
-        return;
-    }
-    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category()) {
+    } else if (ec && ec.category() == http::make_error_code(http::error::bad_target).category()) {
         reject(http::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
-        return;
-    }
-    if (ec) {
+    } else if (ec) {
+        m_open = false;
         do_close();  // reset by the peer and the like
-        return;
     }
+    return static_cast<bool>(ec) || m_stopping;
+}
 
-    m_request = m_parser->release();
-    m_log_method = std::string(m_request.method_string());
-    m_log_path = std::string(target_path(m_request.target()));
-    if (!m_registry->begin_request(m_limits.max_requests)) {
-        m_route = "(overloaded)";
-        reject(overloaded("the server is answering " + std::to_string(m_limits.max_requests) +
-                              " requests already; retry in a second", "1"));
+// The request goes where its kind of work runs; the strand goes back to waiting.
+void Session::dispatch()
+{
+    m_work = m_router.work_of(m_request, &m_route);
+    if (m_work == Work::io) {
+        answer(m_router.handle(m_request));
         return;
     }
-    m_counted = true;
+    if (!m_workers.submit(m_work, [self = shared_from_this()] { self->run_handler(); })) {
+        const auto lane = std::string(work_name(m_work));
+        m_route = "(overloaded)";
+        reject(overloaded("the server's queue of " + lane + " requests is full (" +
+                              std::to_string(m_workers.queue_limit(m_work)) + " waiting); retry in a second",
+                          "1"));
+        return;
+    }
+    watch_client();
+}
+
+// On a worker.
+void Session::run_handler()
+{
+    auto self = shared_from_this();
+    if (m_client_gone) {
+        net::post(m_stream.get_executor(), [self] { self->on_response(std::nullopt, 0); });
+        return;
+    }
     const double db_before = geo::step_seconds();
-    auto response = m_router.handle(m_request, &m_route);
-    m_db_seconds += geo::step_seconds() - db_before;
+    const auto thread = std::this_thread::get_id();
+    m_router.handle_async(
+        m_request,
+        [self, db_before, thread](Response response) {
+            // Time in SQLite is per thread: a response completed by another thread's work
+            // (a tile another request built) took none of this one's.
+            const double db = std::this_thread::get_id() == thread ? geo::step_seconds() - db_before : 0;
+            net::post(self->m_stream.get_executor(), [self, db, response = std::move(response)]() mutable {
+                self->on_response(std::move(response), db);
+            });
+        },
+        &m_workers.schedule());
+}
+
+void Session::on_response(std::optional<Response> response, double db_seconds)
+{
+    m_db_seconds += db_seconds;
+    if (!response || m_client_gone) {
+        stop_request(499);  // nginx's "client closed request": nobody is left to answer
+        return;
+    }
+    answer(std::move(*response));
+}
+
+void Session::answer(Response response)
+{
     const auto* streamed = std::get_if<StreamedResponse>(&response);
     if (streamed != nullptr && streamed->poll_interval.count() > 0) {
         // A long-lived stream is bounded by max_streams, not by max_requests.
@@ -287,99 +339,145 @@ void Session::on_write(beast::error_code ec, std::size_t /*bytes*/)
 void Session::on_stream_header(beast::error_code ec, std::size_t /*bytes*/)
 {
     if (ec) {
-        finish_request(m_streamed->header.result_int());
-        do_close();
+        stop_request(m_streamed->header.result_int());
         return;
     }
-    write_next_chunk();
+    produce_chunk();
 }
 
-void Session::write_next_chunk()
+// The next chunk is made on a worker of the request's lane, behind the work queued there
+// already, so a long body shares the workers with other requests.
+void Session::produce_chunk()
+{
+    if (m_client_gone) {
+        stop_request(m_streamed->header.result_int());
+        return;
+    }
+    if (m_streamed->poll_interval.count() > 0 && m_stopping) {
+        write_last_chunk();  // the server shuts down: end the stream properly
+        return;
+    }
+    watch_client();
+    m_workers.resume(m_work, [self = shared_from_this()] { self->run_producer(); });
+}
+
+// On a worker: the only code touching the producer and m_chunk while it runs.
+void Session::run_producer()
 {
     const bool long_lived = m_streamed->poll_interval.count() > 0;
-    while (true) {
-        if (m_client_gone) {
-            finish_request(m_streamed->header.result_int());
-            do_close();
-            return;
-        }
-        if (long_lived && m_stopping) {
-            write_last_chunk();  // the server shuts down: end the stream properly
-            return;
-        }
+    const double db_before = geo::step_seconds();
+    auto produced = Produced::skipped;
+    std::string error;
+    try {
+        bool more = true;
         m_chunk.clear();
-        bool more = false;
-        const double db_before = geo::step_seconds();
-        try {
+        // An empty chunk would read as the end of the body: ask again, unless the stream waits.
+        while (more && m_chunk.empty() && !m_client_gone) {
             more = m_streamed->next_chunk && m_streamed->next_chunk(m_chunk);
-        } catch (const std::exception& e) {
-            // The status line is gone already: all that is left is to cut the body short.
-            spdlog::error("{} {}: streamed response failed after {} bytes: {}", m_log_method, m_log_path,
-                          m_body_bytes, e.what());
-            finish_request(m_streamed->header.result_int());
-            do_close();
-            return;
-        } catch (...) {
-            spdlog::error("{} {}: streamed response failed after {} bytes", m_log_method, m_log_path, m_body_bytes);
-            finish_request(m_streamed->header.result_int());
-            do_close();
-            return;
+            produced = more ? Produced::chunk : Produced::end;
+            if (long_lived) {
+                break;
+            }
         }
-        m_db_seconds += geo::step_seconds() - db_before;
-        if (!more) {
-            write_last_chunk();
-            return;
-        }
-        if (!m_chunk.empty()) {
-            break;  // an empty chunk would read as the end of the body
-        }
-        if (long_lived) {
-            wait_for_more();
-            return;
-        }
+    } catch (const std::exception& e) {
+        produced = Produced::failed;
+        error = e.what();
+    } catch (...) {
+        produced = Produced::failed;
+        error = "an unknown exception";
     }
-    m_body_bytes += m_chunk.size();
-    m_stream.expires_after(m_limits.write_timeout);
-    net::async_write(m_stream, http::make_chunk(net::buffer(m_chunk)),
-                     beast::bind_front_handler(&Session::on_chunk, shared_from_this()));
+    const double db = geo::step_seconds() - db_before;
+    net::post(m_stream.get_executor(), [self = shared_from_this(), produced, error = std::move(error), db] {
+        self->on_produced(produced, error, db);
+    });
+}
+
+void Session::on_produced(Produced produced, const std::string& error, double db_seconds)
+{
+    m_db_seconds += db_seconds;
+    const auto status = m_streamed->header.result_int();
+    if (produced == Produced::failed) {
+        // The status line is gone already: all that is left is to cut the body short.
+        spdlog::error("{} {}: streamed response failed after {} bytes: {}", m_log_method, m_log_path, m_body_bytes,
+                      error);
+        stop_request(status);
+    } else if (m_client_gone || produced == Produced::skipped) {
+        stop_request(status);
+    } else if (produced == Produced::end) {
+        write_last_chunk();
+    } else if (m_chunk.empty()) {
+        wait_for_more();  // a long-lived stream with nothing now
+    } else {
+        m_body_bytes += m_chunk.size();
+        m_stream.expires_after(m_limits.write_timeout);
+        net::async_write(m_stream, http::make_chunk(net::buffer(m_chunk)),
+                         beast::bind_front_handler(&Session::on_chunk, shared_from_this()));
+    }
 }
 
 // Between two turns of a long-lived stream no operation is pending on the stream, so its
 // write timeout does not run; the timer and the watch on the socket hold the session alive.
 void Session::wait_for_more()
 {
-    if (!m_watching) {
-        // The client sends nothing more on an event stream: readable means closed (or reset).
-        m_watching = true;
-        m_stream.socket().async_wait(tcp::socket::wait_read,
-                                     beast::bind_front_handler(&Session::on_client_readable, shared_from_this()));
-    }
+    watch_client();
     m_poll_timer.expires_after(m_streamed->poll_interval);
     m_poll_timer.async_wait([self = shared_from_this()](beast::error_code) {
         if (self->m_streamed && !self->m_closed) {
-            self->write_next_chunk();
+            self->produce_chunk();
         }
     });
 }
 
-void Session::on_client_readable(beast::error_code ec)
+// The client sends nothing while its request is answered (a pipelined request aside):
+// readable then means closed (or reset).
+void Session::watch_client()
+{
+    if (m_watching || m_closed) {
+        return;
+    }
+    m_watching = true;
+    m_stream.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), id = m_request_id](
+                                                             beast::error_code ec) { self->on_client_readable(ec, id); });
+}
+
+void Session::on_client_readable(beast::error_code ec, std::uint64_t request)
 {
     m_watching = false;
-    if (ec == net::error::operation_aborted || !m_streamed) {
+    if (m_closed || !m_busy || m_client_gone) {
+        return;
+    }
+    if (request != m_request_id) {
+        watch_client();  // the watch of the previous request ended: this one needs its own
+        return;
+    }
+    if (ec == net::error::operation_aborted) {
         return;
     }
     // Readable can be stale: the edge of the request's own bytes, already read, may reach the
     // reactor only now. Peeking tells a closed client (0 bytes: end of stream, or an error) from
-    // nothing at all (EAGAIN: the next turn watches again).
+    // nothing at all (EAGAIN: watch again).
     char byte = 0;
     const auto peeked = ec ? -1 : ::recv(m_stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     const bool nothing = peeked < 0 && !ec && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
-    if (peeked == 0 || (peeked < 0 && !nothing)) {
-        m_client_gone = true;
-        m_poll_timer.cancel();
+    if (nothing) {
+        watch_client();
+        return;
     }
-    // Otherwise the client sent bytes (a pipelined request): they wait in the socket until
-    // the stream ends, and a closed client is then found by the next write failing.
+    if (peeked > 0) {
+        // A pipelined request: it waits in the socket for its turn, and a closed client is
+        // found by a write failing instead.
+        return;
+    }
+    static auto& gone = metrics::counter("sitmap_http_clients_gone_total", {},
+                                         "Clients that closed their connection while their request was in progress "
+                                         "(queued, running or streaming): its work is dropped or stopped");
+    gone.inc();
+    m_client_gone = true;
+    // Whatever waits now ends at once and finds the client gone: a write, a stream's timer.
+    // A job out on a worker finds it when it comes back.
+    beast::error_code ignored;
+    m_stream.socket().cancel(ignored);
+    m_poll_timer.cancel();
 }
 
 void Session::write_last_chunk()
@@ -392,11 +490,10 @@ void Session::write_last_chunk()
 void Session::on_chunk(beast::error_code ec, std::size_t /*bytes*/)
 {
     if (ec) {
-        finish_request(m_streamed->header.result_int());
-        do_close();
+        stop_request(m_streamed->header.result_int());
         return;
     }
-    write_next_chunk();
+    produce_chunk();
 }
 
 void Session::on_last_chunk(beast::error_code ec, std::size_t /*bytes*/)
@@ -420,7 +517,23 @@ void Session::after_response(bool need_eof)
         do_close();
         return;
     }
+    if (m_watching) {
+        beast::error_code ec;
+        m_stream.socket().cancel(ec);  // the next request's read must not wake this one's watch
+    }
     do_read();
+}
+
+// Ends a request that cannot be completed (client gone, write failed, producer failed): what
+// the response held (a stream's producer, its database connection) is freed now.
+void Session::stop_request(unsigned status)
+{
+    finish_request(status);
+    m_serializer.reset();
+    m_streamed.reset();
+    m_chunk.clear();
+    m_chunk.shrink_to_fit();
+    do_close();
 }
 
 void Session::do_close()
@@ -434,12 +547,16 @@ void Session::do_close()
     m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     m_poll_timer.cancel();
     if (m_watching) {
-        m_stream.socket().cancel(ec);  // the watch of a long-lived stream would hold the session
+        m_stream.socket().cancel(ec);  // the watch would hold the session
     }
 }
 
 void Session::finish_request(unsigned status)
 {
+    if (!m_open) {
+        return;
+    }
+    m_open = false;
     if (m_counted) {
         m_counted = false;
         m_registry->end_request();

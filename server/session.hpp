@@ -3,6 +3,7 @@
 
 #include "server/http.hpp"
 #include "server/router.hpp"
+#include "server/workers.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -80,9 +81,16 @@ private:
 
 /// One connection, served on its own strand (the socket's executor must be a strand).
 ///
-/// Requests are read with a header limit, a body limit and a deadline; each is answered by
-/// `Router::handle` on the strand and written before the next is read, so pipelined requests
-/// are answered in order. A malformed request gets 400, too large a header 431, too large a
+/// Requests are read with a header limit, a body limit and a deadline. The strand only reads
+/// and writes: each request goes to the workers' lane of its route's kind of work
+/// (Router::work_of, Workers::submit), or is answered at once for Work::io; its response is
+/// posted back to the strand and written before the next request is read, so pipelined requests
+/// are answered in order. A full lane answers 503 with Retry-After at once. A streamed
+/// response's producer runs on a worker too, one chunk per job, each chunk written on the
+/// strand, so a slow client holds no worker. While a request is in progress the session
+/// watches the socket: a client that closes before a worker takes its request has it dropped
+/// unanswered (logged as 499), and a stream whose client closes stops between two chunks, its
+/// producer freed and never called again. A malformed request gets 400, too large a header 431, too large a
 /// body 413, and the connection is then closed. Network failures are error codes that end the
 /// session; nothing is thrown. Beyond SessionLimits::max_requests in progress, a request gets 503
 /// with Retry-After. A long-lived stream (StreamedResponse::poll_interval) gives its request
@@ -93,7 +101,8 @@ private:
 /// counted in metrics.hpp by route pattern.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket&& socket, const Router& router, const SessionLimits& limits,
+    /// `router` and `workers` must outlive the session.
+    Session(tcp::socket&& socket, const Router& router, Workers& workers, const SessionLimits& limits,
             std::shared_ptr<SessionRegistry> registry);
     ~Session();
 
@@ -108,26 +117,39 @@ public:
     void close();
 
 private:
+    /// What a producer's job brings back to the strand.
+    enum class Produced { chunk, end, failed, skipped };
+
     void do_read();
     void on_read(beast::error_code ec, std::size_t bytes);
+    bool read_failed(beast::error_code ec);
+    void dispatch();
+    void run_handler();
+    void on_response(std::optional<Response> response, double db_seconds);
+    void answer(Response response);
     void reject(http::status status, std::string_view code, std::string_view message);
     void reject(StringResponse response);
     void send(Response response);
     void on_write(beast::error_code ec, std::size_t bytes);
     void on_stream_header(beast::error_code ec, std::size_t bytes);
-    void write_next_chunk();
+    void produce_chunk();
+    void run_producer();
+    void on_produced(Produced produced, const std::string& error, double db_seconds);
     void wait_for_more();
-    void on_client_readable(beast::error_code ec);
+    void watch_client();
+    void on_client_readable(beast::error_code ec, std::uint64_t request);
     void write_last_chunk();
     void on_chunk(beast::error_code ec, std::size_t bytes);
     void on_last_chunk(beast::error_code ec, std::size_t bytes);
     void after_response(bool need_eof);
+    void stop_request(unsigned status);
     void do_close();
     void finish_request(unsigned status);
 
     beast::tcp_stream m_stream;
     beast::flat_buffer m_buffer;
     const Router& m_router;
+    Workers& m_workers;
     SessionLimits m_limits;
     std::shared_ptr<SessionRegistry> m_registry;
     std::string m_client;
@@ -141,8 +163,15 @@ private:
     std::string m_chunk;
     net::steady_timer m_poll_timer;  // a long-lived stream's wait for its producer
 
-    // Touched only on the strand.
+    // Read by workers too: set on the strand when the client closed during a request.
+    std::atomic<bool> m_client_gone{false};
+
+    // Touched only on the strand (m_request, m_streamed and m_chunk also by the one job out on a
+    // worker, while the strand leaves them alone).
     bool m_busy = false;      // a request is being answered
+    bool m_open = false;      // the request is not logged yet
+    Work m_work = Work::io;   // the kind of work of the request, for its chunk jobs
+    std::uint64_t m_request_id = 0;  // tells the watch of one request from the next's
     bool m_stopping = false;  // close() was called
     bool m_closed = false;
     std::string m_log_method;
@@ -151,7 +180,6 @@ private:
     bool m_counted = false;    // this request holds a place in the registry's count
     bool m_stream_slot = false;  // this response holds a place among the long-lived streams
     bool m_watching = false;     // a wait for the client closing is pending
-    bool m_client_gone = false;  // the client closed during a long-lived stream
     double m_db_seconds = 0;     // time in SQLite for this request (geo::step_seconds)
     std::size_t m_body_bytes = 0;
     std::chrono::steady_clock::time_point m_started;

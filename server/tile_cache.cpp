@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <future>
 
 namespace sitmap::server {
 
@@ -154,49 +155,100 @@ void TileCache::insert(const std::string& key, std::vector<std::string> layers, 
     }
 }
 
+// A build's promise to its waiters: it lands once, with the tile, the build's exception, or
+// (dropped unrun) Refused.
+class TileCache::Ticket {
+public:
+    Ticket(TileCache& cache, std::string key, std::shared_ptr<Flight> flight)
+        : m_cache(cache), m_key(std::move(key)), m_flight(std::move(flight)) {}
+    ~Ticket() {
+        if (!m_landed) land({nullptr, std::make_exception_ptr(Refused("the tile was not built: the server is stopping")), false});
+    }
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+
+    void land(const Result& result) noexcept {
+        m_landed = true;
+        m_cache.land(m_key, m_flight, result);
+    }
+
+private:
+    TileCache& m_cache;
+    std::string m_key;
+    std::shared_ptr<Flight> m_flight;
+    bool m_landed = false;
+};
+
+void TileCache::find_or_build(const std::string& key, std::vector<std::string> layers, const geo::BBox& bounds,
+                              std::int64_t sequence, Builder build, Done done, const Start& start) {
+    if (auto cached = find(key)) {
+        done({std::move(cached), nullptr, true});
+        return;
+    }
+    auto flight = std::make_shared<Flight>();
+    {
+        std::lock_guard lock(m_mutex);
+        auto& building = m_building[key];
+        if (building && building->sequence == sequence) {
+            // Another request builds this tile from the same state of the data: its build answers.
+            ++m_stats.shared;
+            building->waiters.push_back(std::move(done));
+            return;
+        }
+        // The first, or a build from an older state (a change came in since): this one builds
+        // and later askers wait for it; the older build still answers its own waiters.
+        flight->sequence = sequence;
+        flight->waiters.push_back(std::move(done));
+        building = flight;
+        ++m_stats.builds;
+    }
+    auto ticket = std::make_shared<Ticket>(*this, key, flight);
+    auto job = [this, ticket, key, layers = std::move(layers), bounds, sequence, build = std::move(build)]() mutable {
+        try {
+            auto tile = build();
+            insert(key, std::move(layers), bounds, tile, sequence);
+            ticket->land({std::move(tile), nullptr, false});
+        } catch (...) {
+            ticket->land({nullptr, std::current_exception(), false});
+        }
+    };
+    if (!start(std::move(job))) {
+        ticket->land({nullptr, std::make_exception_ptr(Refused("too many tiles are being built; retry in a second")), false});
+    }
+}
+
+void TileCache::land(const std::string& key, const std::shared_ptr<Flight>& flight, const Result& result) {
+    std::vector<Done> waiters;
+    {
+        std::lock_guard lock(m_mutex);
+        const auto found = m_building.find(key);
+        if (found != m_building.end() && found->second == flight) m_building.erase(found);
+        waiters.swap(flight->waiters);
+    }
+    for (auto& done : waiters) {
+        try {
+            done(result);
+        } catch (...) {
+            // One waiter's failure must not keep the others from their answer.
+        }
+    }
+}
+
 std::shared_ptr<const CachedTile> TileCache::find_or_build(const std::string& key, std::vector<std::string> layers,
                                                            const geo::BBox& bounds, std::int64_t sequence,
                                                            const Builder& build, bool* hit) {
-    if (hit) *hit = false;
-    if (auto cached = find(key)) {
-        if (hit) *hit = true;
-        return cached;
-    }
-    std::promise<std::shared_ptr<const CachedTile>> promise;
-    {
-        std::unique_lock lock(m_mutex);
-        const auto [building, first] = m_building.try_emplace(key);
-        if (!first && building->second.sequence == sequence) {
-            // Another thread builds this tile from the same state of the data: wait for it.
-            ++m_stats.shared;
-            auto tile = building->second.tile;
-            lock.unlock();
-            return tile.get();
-        }
-        // The first, or a build from an older state (a change came in since): this one builds
-        // and later askers wait for it.
-        building->second = Building{sequence, promise.get_future().share()};
-        ++m_stats.builds;
-    }
-    // Whatever happens, the waiters get an answer and the entry goes (if it is still this one's).
-    const auto done = [&](auto&& settle) {
-        {
-            std::lock_guard lock(m_mutex);
-            const auto found = m_building.find(key);
-            if (found != m_building.end() && found->second.sequence == sequence) m_building.erase(found);
-        }
-        settle();
-    };
-    std::shared_ptr<const CachedTile> tile;
-    try {
-        tile = build();
-        insert(key, std::move(layers), bounds, tile, sequence);
-    } catch (...) {
-        done([&] { promise.set_exception(std::current_exception()); });
-        throw;
-    }
-    done([&] { promise.set_value(tile); });
-    return tile;
+    std::promise<Result> promise;
+    auto answer = promise.get_future();
+    find_or_build(key, std::move(layers), bounds, sequence, build,
+                  [&promise](Result result) { promise.set_value(std::move(result)); },
+                  [](std::function<void()> job) {
+                      job();
+                      return true;
+                  });
+    auto result = answer.get();
+    if (hit) *hit = result.hit;
+    if (result.error) std::rethrow_exception(result.error);
+    return result.tile;
 }
 
 TileCacheStats TileCache::stats() const {

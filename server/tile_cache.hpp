@@ -4,14 +4,15 @@
 /// change log (layers/changes.hpp), written by importers in other processes, and drops exactly
 /// the tiles a change touches.
 
+#include "geo/error.hpp"
 #include "geo/sqlite.hpp"
 #include "geo/tile.hpp"
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
-#include <future>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -80,11 +81,40 @@ public:
     /// Makes a tile on a miss (called without the cache's lock held).
     using Builder = std::function<std::shared_ptr<const CachedTile>()>;
 
-    /// The tile under `key` from the cache (`*hit` set true), or else made by `build` and
-    /// inserted as insert() does. Misses for the same key at the same `sequence` that overlap in
-    /// time share one build: the first thread builds, the others wait for its tile (or its
-    /// exception) instead of building the same tile again. Under writes, low-zoom tiles are
-    /// dropped often and many clients ask for the same one at once.
+    /// What a lookup answers: the tile, or the exception its build threw (Refused when the
+    /// build could not be started); `hit` when the tile came from the cache.
+    struct Result {
+        std::shared_ptr<const CachedTile> tile;
+        std::exception_ptr error;
+        bool hit = false;
+    };
+
+    /// Receives a lookup's Result, once: on the asking thread for a hit, else on the thread
+    /// that ran the build, when it ends.
+    using Done = std::function<void(Result)>;
+
+    /// Runs a build now or hands it to another thread (a worker); false when it cannot.
+    using Start = std::function<bool(std::function<void()> build)>;
+
+    /// The error of every miss waiting for a build that `start` refused (a full queue) or that
+    /// was dropped unrun (the server stopping).
+    class Refused : public sitmap::error {
+    public:
+        using sitmap::error::error;
+    };
+
+    /// The tile under `key` from the cache (then `done` is called at once), or else made by
+    /// `build` and inserted as insert() does. Misses for the same key at the same `sequence`
+    /// that overlap in time share one build: the first hands the build to `start`; the others
+    /// only leave their `done`, which the build calls when it ends (with its tile or its
+    /// exception), so no thread waits for another's build. Under writes, low-zoom tiles are
+    /// dropped often and many clients ask for the same one at once. The cache must outlive the
+    /// builds it starts.
+    void find_or_build(const std::string& key, std::vector<std::string> layers, const geo::BBox& bounds,
+                       std::int64_t sequence, Builder build, Done done, const Start& start);
+
+    /// The same, waiting for the tile on this thread and building it here on a miss (for tools
+    /// and tests): returns the tile or throws the build's exception.
     std::shared_ptr<const CachedTile> find_or_build(const std::string& key, std::vector<std::string> layers,
                                                     const geo::BBox& bounds, std::int64_t sequence,
                                                     const Builder& build, bool* hit = nullptr);
@@ -116,12 +146,16 @@ private:
     std::deque<Applied> m_applied;    // oldest first
     std::int64_t m_applied_from = -1;  // m_applied holds every change after this one
 
-    // Builds in progress by find_or_build, by key, with the sequence they read at.
-    struct Building {
+    // A build in progress by find_or_build, with the sequence it reads at and the misses
+    // waiting for it (under m_mutex).
+    struct Flight {
         std::int64_t sequence = 0;
-        std::shared_future<std::shared_ptr<const CachedTile>> tile;
+        std::vector<Done> waiters;
     };
-    std::unordered_map<std::string, Building> m_building;
+    class Ticket;
+    std::unordered_map<std::string, std::shared_ptr<Flight>> m_building;  // the newest build of each key
+
+    void land(const std::string& key, const std::shared_ptr<Flight>& flight, const Result& result);
 
     const std::size_t m_budget;
     mutable std::mutex m_mutex;

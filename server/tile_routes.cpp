@@ -7,6 +7,7 @@
 #include "server/compression.hpp"
 #include "server/json_error.hpp"
 #include "server/tile_cache.hpp"
+#include "server/workers.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -113,14 +114,55 @@ json tilejson(const ServerConfig& config, const RouteContext& ctx, const std::ve
                             "incidents of the default dataset are synthetic"}};
 }
 
-/// True when If-None-Match names `etag` (or is *).
-bool matches(const Request& request, const std::string& etag) {
-    const std::string_view header = to_std(request[http::field::if_none_match]);
-    return !etag.empty() && (header == "*" || header.find(etag) != std::string_view::npos);
+/// True when the If-None-Match header names `etag` (or is *).
+bool matches(std::string_view if_none_match, const std::string& etag) {
+    return !etag.empty() && (if_none_match == "*" || if_none_match.find(etag) != std::string_view::npos);
 }
 
-Response tile_response(const ServerConfig& config, TileCache& cache, const RouteContext& ctx,
-                       const std::vector<const layers::Layer*>& list) {
+/// What a tile's response depends on besides the tile: copied from the request, which a
+/// response completed by another request's build may no longer reach.
+struct TileAsk {
+    bool gzip = false;
+    std::string if_none_match;
+    std::string what;  // "GET /tiles/...", for the log of a failed build
+};
+
+Response tile_answer(const CachedTile& cached, const std::shared_ptr<const CachedTile>& owner, const TileAsk& ask,
+                     bool hit) {
+    const bool send_gzip = ask.gzip && !cached.gzip.empty();
+    const std::string& etag = send_gzip ? cached.gzip_etag : cached.etag;
+    SharedResponse response{http::status::ok, 11};
+    if (cached.bytes.empty()) {
+        response.result(http::status::no_content);
+    } else if (matches(ask.if_none_match, etag)) {
+        response.result(http::status::not_modified);
+    } else {
+        response.set(http::field::content_type, mvt_type);
+        // The body shares the cached tile (it lives as long as either holds it): no copy.
+        response.body() = std::shared_ptr<const std::string>(owner, send_gzip ? &cached.gzip : &cached.bytes);
+        if (send_gzip) response.set(http::field::content_encoding, "gzip");
+    }
+    if (!cached.bytes.empty()) response.set(http::field::etag, etag);
+    response.set(http::field::cache_control, tile_cache_control);
+    response.set(http::field::vary, "Accept-Encoding");
+    response.set("X-Sitmap-Cache", hit ? "hit" : "miss");
+    return response;
+}
+
+Response tile_failed(const std::exception_ptr& error, const TileAsk& ask) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const TileCache::Refused& refused) {
+        return overloaded(refused.what());
+    } catch (...) {
+        return error_response(std::current_exception(), ask.what);
+    }
+}
+
+/// Looks the tile up on this thread (cheap work); a miss is built on a tile worker, or waits
+/// for the build of the same tile in progress without holding a thread.
+void tile_response(const ServerConfig& config, TileCache& cache, const RouteContext& ctx,
+                   const std::vector<const layers::Layer*>& list, Respond respond) {
     const auto tile = geo::TileId::make(parse_integer(ctx.param("z"), "z"), parse_integer(ctx.param("x"), "x"),
                                         parse_integer(ctx.param("y"), "y"));
     if (tile.z > tile_max_zoom) {
@@ -132,8 +174,7 @@ Response tile_response(const ServerConfig& config, TileCache& cache, const Route
     options.buffer = config.tile_buffer;
     options.cluster = cluster_from(ctx.query);
 
-    auto& db = connection(config);
-    cache.sync(db);
+    cache.sync(connection(config));
     const std::int64_t sequence = cache.sequence();
     std::string key;
     std::vector<std::string> names;
@@ -142,36 +183,22 @@ Response tile_response(const ServerConfig& config, TileCache& cache, const Route
         names.push_back(layer->name);
     }
     key += "/" + tile.to_string() + "?" + filter.key() + (options.cluster ? "&cluster" : "");
-    const bool gzip = accepts_gzip(ctx.request);
+    TileAsk ask{accepts_gzip(ctx.request), std::string(to_std(ctx.request[http::field::if_none_match])),
+                "GET " + std::string(ctx.path)};
     // Clusters read one cell beyond the tile, other features the buffer: invalidate over the wider.
     const double margin = std::max<double>(options.buffer, options.cluster ? options.cluster_cell : 0);
-    bool hit = false;
-    const auto cached = cache.find_or_build(
-        key, std::move(names), geo::tile_bounds_lonlat(tile, margin, options.extent), sequence,
-        [&] {
-            // Compressed now only when it is kept or asked for: a cold tile served raw is not gzipped.
-            return CachedTile::make(layers::build_tile(db, tile, list, filter, options), gzip || cache.budget() > 0);
-        },
-        &hit);
-
-    const bool send_gzip = gzip && !cached->gzip.empty();
-    const std::string& etag = send_gzip ? cached->gzip_etag : cached->etag;
-    SharedResponse response{http::status::ok, 11};
-    if (cached->bytes.empty()) {
-        response.result(http::status::no_content);
-    } else if (matches(ctx.request, etag)) {
-        response.result(http::status::not_modified);
-    } else {
-        response.set(http::field::content_type, mvt_type);
-        // The body shares the cached tile (it lives as long as either holds it): no copy.
-        response.body() = std::shared_ptr<const std::string>(cached, send_gzip ? &cached->gzip : &cached->bytes);
-        if (send_gzip) response.set(http::field::content_encoding, "gzip");
-    }
-    if (!cached->bytes.empty()) response.set(http::field::etag, etag);
-    response.set(http::field::cache_control, tile_cache_control);
-    response.set(http::field::vary, "Accept-Encoding");
-    response.set("X-Sitmap-Cache", hit ? "hit" : "miss");
-    return response;
+    // Compressed now only when it is kept or asked for: a cold tile served raw is not gzipped.
+    const bool compress = ask.gzip || cache.budget() > 0;
+    auto build = [config, tile, list, filter, options, compress] {
+        // The connection of the worker that builds: the tile reads the data as it is then.
+        return CachedTile::make(layers::build_tile(connection(config), tile, list, filter, options), compress);
+    };
+    auto done = [ask = std::move(ask), respond = std::move(respond)](TileCache::Result result) {
+        respond(result.error ? tile_failed(result.error, ask) : tile_answer(*result.tile, result.tile, ask, result.hit));
+    };
+    cache.find_or_build(key, std::move(names), geo::tile_bounds_lonlat(tile, margin, options.extent), sequence,
+                        std::move(build), std::move(done),
+                        [&ctx](std::function<void()> job) { return ctx.run_on(Work::tiles, std::move(job)); });
 }
 
 } // namespace
@@ -179,24 +206,25 @@ Response tile_response(const ServerConfig& config, TileCache& cache, const Route
 void register_tile_routes(Router& router, const ServerConfig& config) {
     auto cache = std::make_shared<TileCache>(config.tile_cache_bytes);
     // The combined tile and its TileJSON hold the layers the caller may read (the cache key names them).
+    // TileJSON reads the extent of every layer (a scan of the R*Trees): tile work, on the map's way in.
     router.get("/tiles.json", [config](const RouteContext& ctx) -> Response {
         const auto principal = require_read(config, ctx);
         return json_response(http::status::ok, tilejson(config, ctx, readable(config, principal, every_layer()), "/tiles"));
-    });
+    }, Work::tiles);
     router.get("/tiles/{layer}.json", [config](const RouteContext& ctx) -> Response {
         const auto& layer = layers::find_layer(ctx.param("layer"));
         require_read(config, ctx, layer.name);
         return json_response(http::status::ok, tilejson(config, ctx, {&layer}, "/tiles/" + layer.name));
-    });
-    router.get("/tiles/{z}/{x}/{y}.mvt",
-               [config, cache](const RouteContext& ctx) {
-                   const auto principal = require_read(config, ctx);
-                   return tile_response(config, *cache, ctx, readable(config, principal, every_layer()));
-               });
-    router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", [config, cache](const RouteContext& ctx) {
+    }, Work::tiles);
+    // Cheap: the cache is looked up at once; a miss goes on to the tile workers (tile_response).
+    router.add_async(http::verb::get, "/tiles/{z}/{x}/{y}.mvt", [config, cache](const RouteContext& ctx, Respond respond) {
+        const auto principal = require_read(config, ctx);
+        tile_response(config, *cache, ctx, readable(config, principal, every_layer()), std::move(respond));
+    }, Work::cheap);
+    router.add_async(http::verb::get, "/tiles/{layer}/{z}/{x}/{y}.mvt", [config, cache](const RouteContext& ctx, Respond respond) {
         require_read(config, ctx, ctx.param("layer"));
-        return tile_response(config, *cache, ctx, {&layers::find_layer(ctx.param("layer"))});
-    });
+        tile_response(config, *cache, ctx, {&layers::find_layer(ctx.param("layer"))}, std::move(respond));
+    }, Work::cheap);
 }
 
 } // namespace sitmap::server
