@@ -170,9 +170,8 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/)
     m_log_method = std::string(m_request.method_string());
     m_log_path = std::string(target_path(m_request.target()));
     if (!m_registry->begin_request(m_limits.max_requests)) {
-        m_route = "(overloaded)";
-        reject(overloaded("the server is answering " + std::to_string(m_limits.max_requests) +
-                              " requests already; retry in a second", "1"));
+        reject_overloaded("the server is answering " + std::to_string(m_limits.max_requests) +
+                              " requests already; retry in a second", "1");
         return;
     }
     m_counted = true;
@@ -223,10 +222,9 @@ void Session::dispatch()
     }
     if (!m_workers.submit(m_work, [self = shared_from_this()] { self->run_handler(); })) {
         const auto lane = std::string(work_name(m_work));
-        m_route = "(overloaded)";
-        reject(overloaded("the server's queue of " + lane + " requests is full (" +
+        reject_overloaded("the server's queue of " + lane + " requests is full (" +
                               std::to_string(m_workers.queue_limit(m_work)) + " waiting); retry in a second",
-                          "1"));
+                          "1");
         return;
     }
     watch_client();
@@ -273,14 +271,20 @@ void Session::answer(Response response)
         m_counted = false;
         m_registry->end_request();
         if (!m_registry->begin_stream(m_limits.max_streams)) {
-            m_route = "(overloaded)";
-            reject(overloaded("the server has " + std::to_string(m_limits.max_streams) +
-                                  " event streams open already; retry later", "5"));
+            reject_overloaded("the server has " + std::to_string(m_limits.max_streams) +
+                                  " event streams open already; retry later", "5");
             return;
         }
         m_stream_slot = true;
     }
     send(std::move(response));
+}
+
+// 503 with Retry-After, labelled "(overloaded)" in the metrics and the access log.
+void Session::reject_overloaded(const std::string& message, std::string_view retry_after_seconds)
+{
+    m_route = "(overloaded)";
+    reject(overloaded(message, retry_after_seconds));
 }
 
 void Session::reject(http::status status, std::string_view code, std::string_view message)

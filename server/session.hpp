@@ -129,6 +129,7 @@ private:
     void answer(Response response);
     void reject(http::status status, std::string_view code, std::string_view message);
     void reject(StringResponse response);
+    void reject_overloaded(const std::string& message, std::string_view retry_after_seconds);
     void send(Response response);
     void on_write(beast::error_code ec, std::size_t bytes);
     void on_stream_header(beast::error_code ec, std::size_t bytes);
