@@ -70,7 +70,8 @@ export function foreignRequests(requests, origin) {
 /// render: an 'idle' event after which the map stays loaded for two more frames (the app may
 /// update a source on 'idle', which starts another round).
 export async function waitForMapIdle(page, timeoutMs = 60000) {
-  await page.waitForFunction(() => window.map !== undefined, null, { timeout: timeoutMs });
+  // Until the app has made its map, window.map is the <div id="map"> (named access on window).
+  await page.waitForFunction(() => typeof window.map?.once === 'function', null, { timeout: timeoutMs });
   await page.evaluate((timeout) => new Promise((resolve, reject) => {
     const map = window.map;
     const timer = setTimeout(() => reject(new Error(`map not idle after ${timeout} ms`)), timeout);
