@@ -11,10 +11,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -126,6 +129,21 @@ std::jthread prepare_in_background(const server::ServerConfig& config) {
     });
 }
 
+/// Hands the heap's free pages back to the system every few seconds. Tiles invalidated by writes
+/// and large pages free memory all over the heap, which glibc keeps (it returns only the top of
+/// a heap by itself): without this the server's resident memory creeps up under writes.
+std::jthread return_free_memory() {
+    return std::jthread([](std::stop_token stop) {
+        lower_thread_priority();
+        std::mutex mutex;
+        std::condition_variable_any wake;
+        std::unique_lock lock(mutex);
+        while (!wake.wait_for(lock, stop, std::chrono::seconds(5), [&stop] { return stop.stop_requested(); })) {
+            ::malloc_trim(0);
+        }
+    });
+}
+
 int run_serve(ServeArguments& a) {
     complete_config(a);
     server::Router router;
@@ -139,6 +157,7 @@ int run_serve(ServeArguments& a) {
     spdlog::info("sitmap serving {} at http://{}:{}/ with {} I/O threads and {} workers", a.db_path, a.host,
                  server.port(), a.threads, a.options.workers.workers);
     const std::jthread preparing = prepare_in_background(a.config);  // before any answer
+    const std::jthread trimming = return_free_memory();
     server.run();
     spdlog::info("sitmap stopped");
     return 0;
