@@ -158,7 +158,8 @@ struct ItemsPlan {
     std::optional<layers::HitPage> ranked;
     layers::HitOrder order = layers::HitOrder::distance;  ///< of the ranked hits
     std::optional<std::int64_t> matched;  ///< known from the start for distance queries only
-    bool from_cursor = false;             ///< the request continues a page (its position is unknown)
+    /// The features before the page: those the walk returned before its cursor, plus the offset.
+    std::int64_t start = 0;
 };
 
 // The limit parameter of items: a whole number from 1; above items_max_limit it is taken as the
@@ -247,7 +248,7 @@ ItemsPlan plan_items(geo::Database& db, const layers::Layer& layer, const Query&
 
     std::optional<PageCursor> cursor;
     if (auto text = q.get("cursor")) cursor = decode_cursor(*text);
-    plan.from_cursor = cursor.has_value();
+    plan.start = (cursor ? cursor->position : 0) + query.offset;
     const bool ranked = q.has("near_base") || q.has("along_route") || q.has("nearest_to");
     if (cursor && (cursor->kind == PageCursor::Kind::ranked) != ranked) {
         throw input_error(ranked ? "cursor: it continues a page of items without a distance query, not this one"
@@ -292,10 +293,11 @@ std::string items_links(const std::string& base, const layers::Layer& layer, con
                          {"rel", "next"},
                          {"type", "application/geo+json"}});
     }
-    if (query.offset > 0 && !plan.from_cursor) {
+    if (plan.start > 0) {  // by offset: a cursor only goes forward
         links.push_back({{"href", path + query_with(q, {{"offset", std::to_string(std::max<std::int64_t>(
-                                                                       0, query.offset - query.limit))},
-                                                        {"limit", limit}})},
+                                                                       0, plan.start - query.limit))},
+                                                        {"limit", limit}},
+                                                    {"cursor"})},
                          {"rel", "prev"},
                          {"type", "application/geo+json"}});
     }
@@ -339,21 +341,21 @@ public:
     /// The cursor of the page after this one (once next() has returned false); empty for the last.
     std::string next_cursor() const {
         if (!m_more) return {};
-        if (!m_plan->ranked) return encode_cursor({PageCursor::Kind::fid, m_last_fid, 0});
-        const auto& last = m_plan->ranked->hits.back();
+        if (!m_plan->ranked) return encode_cursor({PageCursor::Kind::fid, m_last_fid, 0, m_plan->start + m_returned});
+        const auto& hits = m_plan->ranked->hits;
         const bool along = m_plan->order == layers::HitOrder::along;
-        return encode_cursor({PageCursor::Kind::ranked, last.fid, along ? last.along_km : last.distance_km});
+        return encode_cursor({PageCursor::Kind::ranked, hits.back().fid,
+                              along ? hits.back().along_km : hits.back().distance_km,
+                              m_plan->start + static_cast<std::int64_t>(hits.size())});
     }
 
     /// numberMatched, once next() has returned false: known for distance queries and on the last
-    /// page reached by offset, otherwise counted through `db` when that reads at most
-    /// count_max_rows rows.
+    /// page (the features before it and its own), otherwise counted through `db` when that reads
+    /// at most count_max_rows rows.
     std::optional<std::int64_t> matched(geo::Database& db) const {
         const auto& plan = *m_plan;
         if (plan.matched) return plan.matched;
-        if (!plan.from_cursor && !m_more && (m_returned > 0 || plan.query.offset == 0)) {
-            return plan.query.offset + m_returned;
-        }
+        if (!m_more && (m_returned > 0 || plan.start == 0)) return plan.start + m_returned;
         return layers::count_features_bounded(db, m_layer, plan.query, count_max_rows);
     }
 

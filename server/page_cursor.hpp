@@ -11,8 +11,9 @@ namespace sitmap::server {
 struct PageCursor {
     enum class Kind { fid, ranked };
     Kind kind = Kind::fid;
-    std::int64_t fid = 0;  ///< the last feature's fid
-    double key = 0;        ///< ranked pages: the last feature's sort key (distance_km or along_km)
+    std::int64_t fid = 0;       ///< the last feature's fid
+    double key = 0;             ///< ranked pages: the last feature's sort key (distance_km or along_km)
+    std::int64_t position = 0;  ///< the features the walk returned before the next page
 };
 
 /// The cursor as URL-safe text, with a check that catches a changed or truncated one.
