@@ -171,6 +171,10 @@ std::string feature_select_sql(const Layer& layer) {
     return sql + "t.props, t.geom FROM " + layer.name + " t WHERE 1=1";
 }
 
+FeatureWriter::FeatureWriter(geo::Database& db, const Layer& layer) : m_db(db), m_layer(layer) {
+    for (const auto& c : layer.columns) m_keys.push_back("\"" + c.name + "\":");  // plain identifiers
+}
+
 void FeatureWriter::append(std::string& out, const geo::Statement& stmt, const RankedFeature* ranked,
                            const json* added) {
     out += R"({"type":"Feature","id":)";
@@ -181,16 +185,13 @@ void FeatureWriter::append(std::string& out, const geo::Statement& stmt, const R
     out += R"(,"properties":{)";
     bool first = true;
     int index = 2;
-    for (const auto& c : m_layer.columns) {
-        if (!is_added(c.name, ranked, added)) {
-            if (!first) out += ',';
-            first = false;
-            out += '"';
-            out += c.name;  // names from the layer definitions: plain identifiers
-            out += "\":";
-            append_column(out, c, stmt, index);
-        }
-        ++index;
+    for (std::size_t i = 0; i < m_keys.size(); ++i, ++index) {
+        const Column& c = m_layer.columns[i];
+        if (is_added(c.name, ranked, added)) continue;
+        if (!first) out += ',';
+        first = false;
+        out += m_keys[i];
+        append_column(out, c, stmt, index);
     }
     if (!stmt.is_null(props)) append_extras(out, first, m_layer, stmt.column_text(props), ranked, added);
     append_computed(out, first, ranked, added);

@@ -52,7 +52,7 @@ struct RankedFeature {
 /// (AsGeoJSON(geom, 6) for the few kinds it does not read itself, through `db`).
 class FeatureWriter {
 public:
-    FeatureWriter(geo::Database& db, const Layer& layer) : m_db(db), m_layer(layer) {}
+    FeatureWriter(geo::Database& db, const Layer& layer);
 
     /// Appends the Feature of the current row of `stmt`. Properties: the layer's columns, typed,
     /// in the layer's order; then the stored extra attributes (`props`) but "id" and those named
@@ -66,6 +66,7 @@ private:
 
     geo::Database& m_db;
     const Layer& m_layer;
+    std::vector<std::string> m_keys;  ///< `"name":` of each column, written before its value
     std::optional<geo::Statement> m_as_geojson;  // prepared at the first geometry it is needed for
 };
 
