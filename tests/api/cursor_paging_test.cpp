@@ -51,15 +51,21 @@ void paging_create(unsigned short port, const std::string& token, const std::str
                 .result() == http::status::created);
 }
 
+/// A demo database served by the real binary, with an editor's token.
+struct PagingServer {
+    TempDir dir;
+    std::string db = make_demo_database(dir);
+    std::string editor = make_token(db, "editor", "JOC Gao");
+    ServeProcess server{db};
+};
+
 } // namespace
 
 TEST_CASE("cursor paging: items by fid, every feature once while others are created and deleted", "[http][db]") {
-    TempDir dir;
-    const auto db = make_demo_database(dir);
-    const auto editor = make_token(db, "editor", "JOC Gao");
-    ServeProcess server(db);
-    const auto port = server.port();
-    const auto initial = paging_ids(db, "SELECT id FROM incidents ORDER BY fid");
+    PagingServer s;
+    const auto& editor = s.editor;
+    const auto port = s.server.port();
+    const auto initial = paging_ids(s.db, "SELECT id FROM incidents ORDER BY fid");
     REQUIRE(initial.size() > 1000);
 
     std::map<std::string, int> seen;
@@ -107,11 +113,9 @@ TEST_CASE("cursor paging: items by fid, every feature once while others are crea
 }
 
 TEST_CASE("cursor paging: near_base, nearest first across pages, every feature once with writes between", "[http][db]") {
-    TempDir dir;
-    const auto db = make_demo_database(dir);
-    const auto editor = make_token(db, "editor", "JOC Gao");
-    ServeProcess server(db);
-    const auto port = server.port();
+    PagingServer s;
+    const auto& editor = s.editor;
+    const auto port = s.server.port();
     HttpClient client(port);
     const std::string query = "/collections/incidents/items?near_base=BASE-001&radius_km=400";
     const auto whole = paging_body(client.get(query + "&limit=10000"));
