@@ -3,6 +3,7 @@
 /// and the parsing of common request parameters.
 
 #include "geo/sqlite.hpp"
+#include "layers/cluster_pyramid.hpp"
 #include "layers/filter.hpp"
 #include "layers/layer.hpp"
 #include "http/http.hpp"
@@ -33,6 +34,10 @@ struct ServerConfig {
     /// The start-up work still under way, for /readyz; shared by every copy of the configuration.
     /// Nothing is pending unless `sitmap serve` begins a task (Readiness::begin).
     std::shared_ptr<Readiness> readiness = std::make_shared<Readiness>();
+    /// The incidents' cluster cells (layers/cluster_pyramid.hpp), counted at start-up or by the
+    /// first clustered tile, then kept current from the change log; shared by every copy.
+    std::shared_ptr<layers::ClusterPyramid> clusters =
+        std::make_shared<layers::ClusterPyramid>(layers::find_layer("incidents"));
 };
 
 /// This thread's read-only connection to the database (SQLite connections are not shared
