@@ -10,6 +10,7 @@
 #include "http/json_error.hpp"
 #include "api/ogc_api.hpp"
 #include "api/ogc_html.hpp"
+#include "api/page_cursor.hpp"
 #include "http/static_files.hpp"
 
 #include <nlohmann/json.hpp>
@@ -18,6 +19,7 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
+#include <functional>
 #include <memory>
 
 namespace sitmap::server {
@@ -56,8 +58,10 @@ std::string now_utc() {
     return text;
 }
 
-// The query string of `query` with `replace` set (added or replacing), the rest kept in order.
-std::string query_with(const Query& query, const std::vector<std::pair<std::string, std::string>>& replace) {
+// The query string of `query` with `replace` set (added or replacing) and `drop` left out, the
+// rest kept in order.
+std::string query_with(const Query& query, const std::vector<std::pair<std::string, std::string>>& replace,
+                       const std::vector<std::string>& drop = {}) {
     std::string out;
     auto add = [&](const std::string& k, const std::string& v) {
         out += (out.empty() ? "?" : "&") + url_encode(k) + "=" + url_encode(v);
@@ -65,6 +69,7 @@ std::string query_with(const Query& query, const std::vector<std::pair<std::stri
     for (const auto& item : query.items()) {
         const std::string& k = item.first;  // a named reference: clang 14 cannot capture a structured binding
         if (k == "access_token") continue;  // a link is copied and logged: never with a token in it
+        if (std::find(drop.begin(), drop.end(), k) != drop.end()) continue;
         if (std::none_of(replace.begin(), replace.end(), [&](const auto& r) { return r.first == k; })) add(k, item.second);
     }
     for (const auto& [k, v] : replace) add(k, v);
@@ -146,12 +151,15 @@ layers::Condition property_condition(const layers::Layer& layer, const std::stri
     return c;
 }
 
-/// The features a request for items asks for: the query, and for distance queries the ranked hits.
+/// The features a request for items asks for: the query, and for distance queries the page of
+/// ranked hits.
 struct ItemsPlan {
-    layers::FeatureQuery query;
-    std::optional<std::vector<layers::Hit>> ranked;
-    bool along = false;  ///< ranked along a route: the hits carry along_km
+    layers::FeatureQuery query;  ///< after_fid set from a cursor
+    std::optional<layers::HitPage> ranked;
+    layers::HitOrder order = layers::HitOrder::distance;  ///< of the ranked hits
     std::optional<std::int64_t> matched;  ///< known from the start for distance queries only
+    /// The features before the page: those the walk returned before its cursor, plus the offset.
+    std::int64_t start = 0;
 };
 
 // The limit parameter of items: a whole number from 1; above items_max_limit it is taken as the
@@ -166,6 +174,41 @@ std::int64_t page_limit(const std::string& text) {
                           std::to_string(items_max_limit) + " gives " + std::to_string(items_max_limit) + ")");
     }
     return std::min(limit, items_max_limit);
+}
+
+/// The hits of a near_base, along_route or nearest_to query (in no order but for nearest_to's),
+/// with `order` set to theirs; nothing for other requests.
+std::optional<std::vector<layers::Hit>> distance_hits(geo::Database& db, const layers::Layer& layer, const Query& q,
+                                                      const layers::FeatureQuery& query, layers::HitOrder& order) {
+    const int distance_queries = q.has("near_base") + q.has("along_route") + q.has("nearest_to");
+    if (distance_queries > 1) throw input_error("near_base, along_route and nearest_to: use one at a time");
+    auto only_with = [&](const char* param, const char* with) {
+        if (q.has(param) && !q.has(with)) throw input_error(std::string(param) + ": only with " + with);
+    };
+    only_with("radius_km", "near_base");
+    only_with("buffer_km", "along_route");
+    only_with("k", "nearest_to");
+    order = layers::HitOrder::distance;
+    if (auto base = q.get("near_base")) {
+        const auto radius = q.get("radius_km");
+        if (!radius) throw input_error("near_base: radius_km is required");
+        return layers::within_radius(db, layer, layers::find_base(db, *base).position,
+                                     parse_number(*radius, "radius_km"), query, layers::HitOrder::any);
+    }
+    if (auto route = q.get("along_route")) {
+        const double buffer = q.has("buffer_km") ? parse_number(*q.get("buffer_km"), "buffer_km") : 5.0;
+        order = layers::HitOrder::along;
+        return layers::along_route(db, layer, layers::find_route(db, *route), buffer, query, layers::HitOrder::any);
+    }
+    if (auto point = q.get("nearest_to")) {
+        const auto parts = layers::split_list(*point);
+        if (parts.size() != 2) throw input_error("nearest_to: expected lon,lat");
+        const geo::LonLat at{parse_number(parts[0], "nearest_to"), parse_number(parts[1], "nearest_to")};
+        if (std::abs(at.lon) > 180 || std::abs(at.lat) > 90) throw input_error("nearest_to: expected lon,lat in degrees");
+        const std::int64_t k = q.has("k") ? parse_integer(*q.get("k"), "k") : 5;
+        return layers::nearest(db, layer, at, k, query);
+    }
+    return std::nullopt;
 }
 
 ItemsPlan plan_items(geo::Database& db, const layers::Layer& layer, const Query& q) {
@@ -203,51 +246,41 @@ ItemsPlan plan_items(geo::Database& db, const layers::Layer& layer, const Query&
         if (query.offset < 0) throw input_error("offset: expected 0 or more");
     }
 
-    const int distance_queries = q.has("near_base") + q.has("along_route") + q.has("nearest_to");
-    if (distance_queries > 1) throw input_error("near_base, along_route and nearest_to: use one at a time");
-    auto only_with = [&](const char* param, const char* with) {
-        if (q.has(param) && !q.has(with)) throw input_error(std::string(param) + ": only with " + with);
-    };
-    only_with("radius_km", "near_base");
-    only_with("buffer_km", "along_route");
-    only_with("k", "nearest_to");
-    if (auto base = q.get("near_base")) {
-        const auto radius = q.get("radius_km");
-        if (!radius) throw input_error("near_base: radius_km is required");
-        plan.ranked = layers::within_radius(db, layer, layers::find_base(db, *base).position,
-                                            parse_number(*radius, "radius_km"), query);
-    } else if (auto route = q.get("along_route")) {
-        const double buffer = q.has("buffer_km") ? parse_number(*q.get("buffer_km"), "buffer_km") : 5.0;
-        plan.ranked = layers::along_route(db, layer, layers::find_route(db, *route), buffer, query);
-        plan.along = true;
-    } else if (auto point = q.get("nearest_to")) {
-        const auto parts = layers::split_list(*point);
-        if (parts.size() != 2) throw input_error("nearest_to: expected lon,lat");
-        const geo::LonLat at{parse_number(parts[0], "nearest_to"), parse_number(parts[1], "nearest_to")};
-        if (std::abs(at.lon) > 180 || std::abs(at.lat) > 90) throw input_error("nearest_to: expected lon,lat in degrees");
-        const std::int64_t k = q.has("k") ? parse_integer(*q.get("k"), "k") : 5;
-        plan.ranked = layers::nearest(db, layer, at, k, query);
+    std::optional<PageCursor> cursor;
+    if (auto text = q.get("cursor")) cursor = decode_cursor(*text);
+    plan.start = (cursor ? cursor->position : 0) + query.offset;
+    const bool ranked = q.has("near_base") || q.has("along_route") || q.has("nearest_to");
+    if (cursor && (cursor->kind == PageCursor::Kind::ranked) != ranked) {
+        throw input_error(ranked ? "cursor: it continues a page of items without a distance query, not this one"
+                                 : "cursor: it continues a near_base, along_route or nearest_to query, not this one");
     }
-    if (plan.ranked) plan.matched = static_cast<std::int64_t>(plan.ranked->size());
+    auto hits = distance_hits(db, layer, q, query, plan.order);
+    if (!hits) {
+        if (cursor) query.after_fid = cursor->fid;
+        return plan;
+    }
+    plan.matched = static_cast<std::int64_t>(hits->size());
+    std::optional<layers::HitKey> after;
+    if (cursor) after = layers::HitKey{cursor->key, cursor->fid};
+    plan.ranked = layers::hits_page(std::move(*hits), plan.order, after, static_cast<std::size_t>(query.offset),
+                                    static_cast<std::size_t>(query.limit));
     return plan;
 }
 
 std::vector<layers::RankedFeature> page_of(const ItemsPlan& plan) {
     std::vector<layers::RankedFeature> page;
-    const auto& hits = *plan.ranked;
-    const auto first = static_cast<std::size_t>(std::min<std::int64_t>(plan.query.offset, *plan.matched));
-    const auto last = static_cast<std::size_t>(std::min<std::int64_t>(plan.query.offset + plan.query.limit, *plan.matched));
     auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
-    for (std::size_t i = first; i < last; ++i) {
-        json computed = {{"distance_km", round3(hits[i].distance_km)}};
-        if (plan.along) computed["along_km"] = round3(hits[i].along_km);
-        page.push_back({hits[i].fid, computed});
+    for (const auto& hit : plan.ranked->hits) {
+        layers::RankedFeature feature{hit.fid, round3(hit.distance_km)};
+        if (plan.order == layers::HitOrder::along) feature.along_km = round3(hit.along_km);
+        page.push_back(feature);
     }
     return page;
 }
 
-json items_links(const std::string& base, const layers::Layer& layer, const Query& q, const ItemsPlan& plan,
-                 bool more) {
+/// The links of a page; `next_cursor` (empty: none) continues after its last feature.
+std::string items_links(const std::string& base, const layers::Layer& layer, const Query& q, const ItemsPlan& plan,
+                        const std::string& next_cursor) {
     const std::string path = base + "/collections/" + layer.name + "/items";
     const auto& query = plan.query;
     json links = json::array({{{"href", path + query_with(q, {})}, {"rel", "self"}, {"type", "application/geo+json"}},
@@ -255,20 +288,20 @@ json items_links(const std::string& base, const layers::Layer& layer, const Quer
                               {{"href", base + "/collections/" + layer.name}, {"rel", "collection"},
                                {"type", "application/json"}}});
     const std::string limit = std::to_string(query.limit);
-    if (more) {
-        links.push_back({{"href", path + query_with(q, {{"offset", std::to_string(query.offset + query.limit)},
-                                                        {"limit", limit}})},
+    if (!next_cursor.empty()) {
+        links.push_back({{"href", path + query_with(q, {{"cursor", next_cursor}, {"limit", limit}}, {"offset"})},
                          {"rel", "next"},
                          {"type", "application/geo+json"}});
     }
-    if (query.offset > 0) {
+    if (plan.start > 0) {  // by offset: a cursor only goes forward
         links.push_back({{"href", path + query_with(q, {{"offset", std::to_string(std::max<std::int64_t>(
-                                                                       0, query.offset - query.limit))},
-                                                        {"limit", limit}})},
+                                                                       0, plan.start - query.limit))},
+                                                        {"limit", limit}},
+                                                    {"cursor"})},
                          {"rel", "prev"},
                          {"type", "application/geo+json"}});
     }
-    return links;
+    return links.dump();
 }
 
 /// One page of items read through a cursor, with one feature more looked for after the page's
@@ -288,11 +321,12 @@ public:
         if (m_done) return false;
         if (m_returned < m_plan->query.limit && m_cursor.next(out)) {
             ++m_returned;
+            m_last_fid = m_cursor.last_fid();
             return true;
         }
         m_done = true;
-        if (m_plan->matched) {
-            m_more = m_plan->query.offset + m_returned < *m_plan->matched;
+        if (m_plan->ranked) {
+            m_more = m_plan->ranked->following > 0;
         } else if (m_returned == m_plan->query.limit) {
             std::string one_more;
             m_more = m_cursor.next(one_more);
@@ -304,12 +338,24 @@ public:
     /// Whether features follow the page (once next() has returned false).
     bool more() const { return m_more; }
 
+    /// The cursor of the page after this one (once next() has returned false); empty for the last.
+    std::string next_cursor() const {
+        if (!m_more) return {};
+        if (!m_plan->ranked) return encode_cursor({PageCursor::Kind::fid, m_last_fid, 0, m_plan->start + m_returned});
+        const auto& hits = m_plan->ranked->hits;
+        const bool along = m_plan->order == layers::HitOrder::along;
+        return encode_cursor({PageCursor::Kind::ranked, hits.back().fid,
+                              along ? hits.back().along_km : hits.back().distance_km,
+                              m_plan->start + static_cast<std::int64_t>(hits.size())});
+    }
+
     /// numberMatched, once next() has returned false: known for distance queries and on the last
-    /// page, otherwise counted through `db` when that reads at most count_max_rows rows.
+    /// page (the features before it and its own), otherwise counted through `db` when that reads
+    /// at most count_max_rows rows.
     std::optional<std::int64_t> matched(geo::Database& db) const {
         const auto& plan = *m_plan;
         if (plan.matched) return plan.matched;
-        if (!m_more && (m_returned > 0 || plan.query.offset == 0)) return plan.query.offset + m_returned;
+        if (!m_more && (m_returned > 0 || plan.start == 0)) return plan.start + m_returned;
         return layers::count_features_bounded(db, m_layer, plan.query, count_max_rows);
     }
 
@@ -318,17 +364,20 @@ private:
     std::shared_ptr<const ItemsPlan> m_plan;
     layers::FeatureCursor m_cursor;
     std::int64_t m_returned = 0;
+    std::int64_t m_last_fid = 0;
     bool m_more = false;
     bool m_done = false;
 };
 
+/// A page's links (JSON text) from the cursor of the next page (empty: none).
+using LinksOf = std::function<std::string(const std::string& next_cursor)>;
+
 /// The members of a FeatureCollection after its features: `],"numberMatched":...}`.
-std::string collection_tail(geo::Database& db, const ItemsPage& page, const std::string& links_more,
-                            const std::string& links_last) {
+std::string collection_tail(geo::Database& db, const ItemsPage& page, const LinksOf& links) {
     std::string tail = "]";
     if (const auto matched = page.matched(db)) tail += R"(,"numberMatched":)" + std::to_string(*matched);
-    tail += R"(,"numberReturned":)" + std::to_string(page.returned()) + R"(,"links":)" +
-            (page.more() ? links_more : links_last) + "}";
+    tail += R"(,"numberReturned":)" + std::to_string(page.returned()) + R"(,"links":)" + links(page.next_cursor()) +
+            "}";
     return tail;
 }
 
@@ -338,7 +387,9 @@ Response items_response(const ServerConfig& config, const RouteContext& ctx) {
     const std::string format = requested_format(ctx, {"json", "geojson", "html"});
     auto& db = connection(config);
     const auto plan = std::make_shared<const ItemsPlan>(plan_items(db, layer, ctx.query));
-    const std::string base = base_url(config, ctx.request);
+    const LinksOf links = [base = base_url(config, ctx.request), &layer, query = ctx.query, plan](const std::string& next) {
+        return items_links(base, layer, query, *plan, next);
+    };
 
     if (format == "html") {
         json features = json::array();
@@ -349,16 +400,14 @@ Response items_response(const ServerConfig& config, const RouteContext& ctx) {
             feature.clear();
         }
         json body = {{"numberReturned", page.returned()},
-                     {"links", items_links(base, layer, ctx.query, *plan, page.more())},
+                     {"links", json::parse(links(page.next_cursor()))},
                      {"features", features}};
         if (const auto matched = page.matched(db)) body["numberMatched"] = *matched;
         return html_response(layer.title, body);
     }
     const std::string head = R"({"type":"FeatureCollection","timeStamp":")" + now_utc() + R"(","features":[)";
-    const std::string links_more = items_links(base, layer, ctx.query, *plan, true).dump();
-    const std::string links_last = items_links(base, layer, ctx.query, *plan, false).dump();
     const std::int64_t at_most =
-        plan->matched ? std::min(plan->query.limit, *plan->matched - plan->query.offset) : plan->query.limit;
+        plan->ranked ? static_cast<std::int64_t>(plan->ranked->hits.size()) : plan->query.limit;
     if (at_most <= stream_above) {
         std::string body = head;
         ItemsPage page(db, layer, plan);
@@ -369,7 +418,7 @@ Response items_response(const ServerConfig& config, const RouteContext& ctx) {
                 break;
             }
         }
-        body += collection_tail(db, page, links_more, links_last);
+        body += collection_tail(db, page, links);
         auto response = make_response(http::status::ok, std::move(body), "application/geo+json");
         response.set(http::field::cache_control, "no-cache");
         return response;
@@ -385,7 +434,7 @@ Response items_response(const ServerConfig& config, const RouteContext& ctx) {
         Stream{layers::open_database(config.database, geo::Database::Mode::read_only), std::nullopt});
     stream->page.emplace(stream->db, layer, plan);
     auto response = make_streamed_response(
-        http::status::ok, "application/geo+json", [stream, head, links_more, links_last](std::string& chunk) -> bool {
+        http::status::ok, "application/geo+json", [stream, head, links](std::string& chunk) -> bool {
             if (stream->done) return false;
             if (!stream->head_sent) {
                 chunk = head;
@@ -396,7 +445,7 @@ Response items_response(const ServerConfig& config, const RouteContext& ctx) {
                 if (stream->page->returned()) chunk += ',';
                 if (!stream->page->next(chunk)) {
                     chunk.resize(before);
-                    chunk += collection_tail(stream->db, *stream->page, links_more, links_last);
+                    chunk += collection_tail(stream->db, *stream->page, links);
                     stream->done = true;
                     break;
                 }

@@ -57,8 +57,9 @@ json common_parameters() {
         {"limit", parameter("limit", "Features per page; a larger value than the maximum is taken as the maximum",
                             {{"type", "integer"}, {"minimum", 1}, {"maximum", items_max_limit},
                              {"default", items_default_limit}})},
-        {"offset", parameter("offset", "Features to skip (the next and prev links carry it)",
+        {"offset", parameter("offset", "Features to skip (the prev links carry it; next links carry a cursor)",
                              {{"type", "integer"}, {"minimum", 0}, {"default", 0}})},
+        {"cursor", parameter("cursor", "Where the previous page ended, as its next link gives it (opaque)", text)},
         {"filter", parameter("filter", "CQL2 text filter on the queryables", text)},
         {"filter-lang", parameter("filter-lang", "Only cql2-text", {{"type", "string"}, {"enum", {"cql2-text"}}})},
         {"filter-crs", parameter("filter-crs", "Only CRS84", {{"type", "string"}, {"enum", {crs84}}})},
@@ -134,8 +135,8 @@ json operation(const std::string& summary, json parameters, const char* type = "
 }
 
 json items_parameter_refs(const layers::Layer* layer) {
-    json refs = json::array({ref("f"), ref("bbox"), ref("datetime"), ref("limit"), ref("offset"), ref("filter"),
-                             ref("filter-lang"), ref("filter-crs"), ref("within")});
+    json refs = json::array({ref("f"), ref("bbox"), ref("datetime"), ref("limit"), ref("offset"), ref("cursor"),
+                             ref("filter"), ref("filter-lang"), ref("filter-crs"), ref("within")});
     if (layer == nullptr || layer->name == "incidents") refs.insert(refs.end(), {ref("from"), ref("to")});
     if (layer == nullptr || layer->geometry == layers::GeometryKind::point) {
         for (const auto& name : spatial_parameters()) refs.push_back(ref(name));
@@ -355,8 +356,8 @@ json queryables_json(const std::string& base, const layers::Layer& layer) {
 }
 
 std::vector<std::string> items_parameters(const layers::Layer& layer) {
-    std::vector<std::string> names = {"f", "bbox", "bbox-crs", "datetime", "limit", "offset", "filter", "filter-lang",
-                                      "filter-crs", "within", "id"};
+    std::vector<std::string> names = {"f", "bbox", "bbox-crs", "datetime", "limit", "offset", "cursor", "filter",
+                                      "filter-lang", "filter-crs", "within", "id"};
     if (layer.name == "incidents") names.insert(names.end(), {"from", "to"});
     if (layer.geometry == layers::GeometryKind::point) {
         names.insert(names.end(), spatial_parameters().begin(), spatial_parameters().end());

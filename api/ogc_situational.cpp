@@ -140,7 +140,7 @@ void register_situational_routes(Router& router, const ServerConfig& config) {
         }
         std::vector<layers::RankedFeature> uncovered;
         for (std::size_t i = 0; i < result.uncovered.size() && static_cast<std::int64_t>(i) < limit; ++i) {
-            uncovered.push_back({result.uncovered[i], nullptr});
+            uncovered.push_back({result.uncovered[i]});
         }
         json features = json::array();
         layers::FeatureCursor cursor(db, layers::find_layer("incidents"), std::move(uncovered));

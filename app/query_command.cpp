@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 namespace sitmap::app {
@@ -32,6 +33,7 @@ struct Options {
     std::string from, to, type, target;
     bool ids = false;
     int repeat = 1;
+    std::string layer = "incidents";
 };
 
 void add_window(CLI::App* command, Options& o) {
@@ -72,9 +74,9 @@ int print_hits(geo::Database& db, const std::vector<layers::Hit>& hits, bool ids
     }
     std::vector<layers::RankedFeature> ranked;
     for (const auto& h : hits) {
-        nlohmann::json computed = {{"distance_km", std::round(h.distance_km * 1000) / 1000}};
-        if (along) computed["along_km"] = std::round(h.along_km * 1000) / 1000;
-        ranked.push_back({h.fid, computed});
+        layers::RankedFeature feature{h.fid, std::round(h.distance_km * 1000) / 1000};
+        if (along) feature.along_km = std::round(h.along_km * 1000) / 1000;
+        ranked.push_back(feature);
     }
     layers::FeatureCursor cursor(db, incidents, std::move(ranked));
     std::string out = R"({"type":"FeatureCollection","features":[)";
@@ -92,6 +94,39 @@ int print_hits(geo::Database& db, const std::vector<layers::Hit>& hits, bool ids
     }
     out += "]}\n";
     std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+}
+
+/// Writes every feature of a layer as GeoJSON through a FeatureCursor (ordered by fid) into one
+/// buffer emptied at every MiB, as a streamed response does, `repeat` times; prints the features,
+/// the bytes and the median MB/s of uncompressed GeoJSON (SQLite reading the rows included).
+int bench_geojson(geo::Database& db, const layers::Layer& layer, int repeat) {
+    layers::FeatureQuery all;
+    all.limit = std::numeric_limits<std::int64_t>::max();
+    std::vector<double> seconds;
+    std::int64_t features = 0, bytes = 0;
+    std::string out;
+    out.reserve(2U << 20U);
+    for (int i = 0; i < std::max(repeat, 1); ++i) {
+        features = bytes = 0;
+        const auto start = std::chrono::steady_clock::now();
+        layers::FeatureCursor cursor(db, layer, all);
+        while (cursor.next(out)) {
+            out += ',';
+            ++features;
+            if (out.size() >= (1U << 20U)) {
+                bytes += static_cast<std::int64_t>(out.size());
+                out.clear();
+            }
+        }
+        bytes += static_cast<std::int64_t>(out.size());
+        out.clear();
+        seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(seconds.begin(), seconds.end());
+    const double median = seconds[seconds.size() / 2];
+    std::printf("features %lld bytes %lld median_s %.4f MB/s %.1f\n", static_cast<long long>(features),
+                static_cast<long long>(bytes), median, static_cast<double>(bytes) / 1e6 / median);
     return 0;
 }
 
@@ -120,7 +155,14 @@ Command add_query_command(CLI::App& app) {
     stats->add_option("--group-by", o.group_by, "region, cercle, type, target, year, month, base (nearest open base) (comma-separated)");
     stats->add_option("--repeat", o.repeat, "Run N times; the median time goes to stderr")->check(CLI::Range(1, 100000));
 
-    auto run = [options, near, along, stats]() -> int {
+    // Hidden: the GeoJSON writer's speed, for scripts/bench.d/geojson.
+    auto* geojson = query->add_subcommand("geojson", "Write every feature of a layer as GeoJSON, timed (benchmark)");
+    geojson->group("");
+    geojson->add_option("--db", o.db_path, "SpatiaLite file")->required()->check(CLI::ExistingFile);
+    geojson->add_option("--layer", o.layer, "Layer")->capture_default_str();
+    geojson->add_option("--repeat", o.repeat, "Runs; the median is printed")->check(CLI::Range(1, 1000));
+
+    auto run = [options, near, along, stats, geojson]() -> int {
         const Options& opt = *options;
         auto db = layers::open_database(opt.db_path, geo::Database::Mode::read_only);
         layers::FeatureQuery q;
@@ -136,6 +178,7 @@ Command add_query_command(CLI::App& app) {
             const auto hits = timed(opt.repeat, [&] { return layers::along_route(db, incidents, route, opt.buffer_km, q); });
             return print_hits(db, hits, opt.ids, true);
         }
+        if (geojson->parsed()) return bench_geojson(db, layers::find_layer(opt.layer), opt.repeat);
         if (stats->parsed()) {
             const auto groups = layers::split_list(opt.group_by);
             const auto table = timed(opt.repeat, [&] { return layers::count_incidents(db, groups, q); });

@@ -1,12 +1,16 @@
 #include "layers/features.hpp"
 
 #include "geo/error.hpp"
+#include "layers/geometry_blob.hpp"
+#include "layers/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <unordered_set>
 
@@ -16,55 +20,132 @@ namespace {
 
 using nlohmann::json;
 
-std::string select_sql(const Layer& layer) {
-    // AsGeoJSON(geom, 6): coordinates rounded to 6 decimals (about 0.1 m), no bbox, no CRS member.
-    return "SELECT t.fid, t.id, " + [&] {
-        std::string cols;
-        for (const auto& c : layer.columns) cols += "t." + c.name + ", ";
-        return cols;
-    }() + "t.props, AsGeoJSON(t.geom, 6, 0) FROM " + layer.name + " t WHERE 1=1";
+/// Whether a computed property named `key` replaces the feature's own.
+bool is_added(std::string_view key, const RankedFeature* ranked, const json* added) {
+    if (ranked && ((key == "distance_km" && !std::isnan(ranked->distance_km)) ||
+                   (key == "along_km" && !std::isnan(ranked->along_km)))) {
+        return true;
+    }
+    return added && added->is_object() && added->contains(std::string(key));
 }
 
-/// Appends one Feature built from the current row of `stmt` (laid out as select_sql()), with the
-/// `computed` properties (a JSON object, or null) after the stored ones.
-void append_feature(std::string& out, const Layer& layer, const geo::Statement& stmt,
-                    const json& computed = nullptr) {
-    json properties = json::object();
-    int column = 2;
-    for (const auto& c : layer.columns) {
-        switch (stmt.column_type(column)) {
-            case SQLITE_NULL: properties[c.name] = nullptr; break;
-            case SQLITE_INTEGER:
-                if (c.type == ColumnType::boolean) {
-                    properties[c.name] = stmt.column_int64(column) != 0;
-                } else {
-                    properties[c.name] = stmt.column_int64(column);
-                }
-                break;
-            case SQLITE_FLOAT: properties[c.name] = stmt.column_double(column); break;
-            default: properties[c.name] = std::string(stmt.column_text(column)); break;
-        }
-        ++column;
+/// Whether an extra attribute named `key` is left out: "id", a column's name, or computed.
+bool is_hidden_extra(const Layer& layer, std::string_view key, const RankedFeature* ranked, const json* added) {
+    return key == "id" || layer.column(key) != nullptr || is_added(key, ranked, added);
+}
+
+void append_key(std::string& out, bool& first, std::string_view key) {
+    if (!first) out += ',';
+    first = false;
+    json_text::append_string(out, key);
+    out += ':';
+}
+
+/// The extra attributes as nlohmann::json reads them (any valid JSON object text).
+void append_extras_parsed(std::string& out, bool& first, const Layer& layer, std::string_view props,
+                          const RankedFeature* ranked, const json* added) {
+    const auto extra = json::parse(props, nullptr, false);
+    if (!extra.is_object()) return;
+    for (const auto& [key, value] : extra.items()) {
+        if (is_hidden_extra(layer, key, ranked, added)) continue;
+        append_key(out, first, key);
+        out += value.dump(-1, ' ', false, json::error_handler_t::replace);
     }
-    if (!stmt.is_null(column)) {
-        auto extra = json::parse(stmt.column_text(column), nullptr, false);
-        if (extra.is_object()) {
-            for (auto& [key, value] : extra.items()) {
-                if (!properties.contains(key) && key != "id") properties[key] = value;
+}
+
+/// The extra attributes copied member by member from the stored text, each value as it is.
+/// False (and `out`, `first` unspecified) when the text is not a plain object that reads back the
+/// same through nlohmann::json: keys with escapes, repeated keys, strings it would refuse...
+bool append_extras_raw(std::string& out, bool& first, const Layer& layer, std::string_view props,
+                       const RankedFeature* ranked, const json* added) {
+    std::size_t at = 0;
+    json_text::skip_space(props, at);
+    if (at >= props.size() || props[at] != '{') return false;
+    ++at;
+    json_text::skip_space(props, at);
+    std::array<std::string_view, 32> keys;
+    std::size_t key_count = 0;
+    if (at < props.size() && props[at] == '}') {
+        ++at;
+    } else {
+        while (true) {
+            std::string_view key;
+            if (!json_text::read_plain_string(props, at, key)) return false;
+            if (key_count == keys.size() || std::find(keys.begin(), keys.begin() + key_count, key) != keys.begin() + key_count) {
+                return false;
             }
+            keys[key_count++] = key;
+            json_text::skip_space(props, at);
+            if (at >= props.size() || props[at] != ':') return false;
+            ++at;
+            json_text::skip_space(props, at);
+            const std::size_t value = at;
+            if (!json_text::skip_value(props, at)) return false;
+            if (!is_hidden_extra(layer, key, ranked, added)) {
+                if (!first) out += ',';
+                first = false;
+                out += '"';
+                out += key;
+                out += "\":";
+                out.append(props.data() + value, at - value);
+            }
+            json_text::skip_space(props, at);
+            if (at < props.size() && props[at] == ',') {
+                ++at;
+                json_text::skip_space(props, at);
+                continue;
+            }
+            if (at < props.size() && props[at] == '}') {
+                ++at;
+                break;
+            }
+            return false;
         }
     }
-    ++column;
-    if (computed.is_object()) {
-        for (auto& [key, value] : computed.items()) properties[key] = value;
+    json_text::skip_space(props, at);
+    return at == props.size();
+}
+
+void append_extras(std::string& out, bool& first, const Layer& layer, std::string_view props,
+                   const RankedFeature* ranked, const json* added) {
+    const std::size_t mark = out.size();
+    const bool was_first = first;
+    if (append_extras_raw(out, first, layer, props, ranked, added)) return;
+    out.resize(mark);
+    first = was_first;
+    append_extras_parsed(out, first, layer, props, ranked, added);
+}
+
+void append_column(std::string& out, const Column& column, const geo::Statement& stmt, int index) {
+    switch (stmt.column_type(index)) {
+        case SQLITE_NULL: out += "null"; break;
+        case SQLITE_INTEGER:
+            if (column.type == ColumnType::boolean) {
+                out += stmt.column_int64(index) != 0 ? "true" : "false";
+            } else {
+                json_text::append_integer(out, stmt.column_int64(index));
+            }
+            break;
+        case SQLITE_FLOAT: json_text::append_double(out, stmt.column_double(index)); break;
+        default: json_text::append_string(out, stmt.column_text(index)); break;
     }
-    out += R"({"type":"Feature","id":)";
-    out += json(std::string(stmt.column_text(1))).dump();
-    out += R"(,"geometry":)";
-    out += stmt.is_null(column) ? std::string_view("null") : stmt.column_text(column);
-    out += R"(,"properties":)";
-    out += properties.dump(-1, ' ', false, json::error_handler_t::replace);
-    out += '}';
+}
+
+void append_computed(std::string& out, bool& first, const RankedFeature* ranked, const json* added) {
+    if (ranked && !std::isnan(ranked->distance_km)) {
+        append_key(out, first, "distance_km");
+        json_text::append_double(out, ranked->distance_km);
+    }
+    if (ranked && !std::isnan(ranked->along_km)) {
+        append_key(out, first, "along_km");
+        json_text::append_double(out, ranked->along_km);
+    }
+    if (added && added->is_object()) {
+        for (const auto& [key, value] : added->items()) {
+            append_key(out, first, key);
+            out += value.dump(-1, ' ', false, json::error_handler_t::replace);
+        }
+    }
 }
 
 /// True when `query` holds conditions besides its bbox (that make counting read the rows).
@@ -84,6 +165,54 @@ std::int64_t features_in_box(geo::Database& db, const Layer& layer, const std::a
 
 } // namespace
 
+std::string feature_select_sql(const Layer& layer) {
+    std::string sql = "SELECT t.fid, t.id, ";
+    for (const auto& c : layer.columns) sql += "t." + c.name + ", ";
+    return sql + "t.props, t.geom FROM " + layer.name + " t WHERE 1=1";
+}
+
+FeatureWriter::FeatureWriter(geo::Database& db, const Layer& layer) : m_db(db), m_layer(layer) {
+    for (const auto& c : layer.columns) m_keys.push_back("\"" + c.name + "\":");  // plain identifiers
+}
+
+void FeatureWriter::append(std::string& out, const geo::Statement& stmt, const RankedFeature* ranked,
+                           const json* added) {
+    out += R"({"type":"Feature","id":)";
+    json_text::append_string(out, stmt.column_text(1));
+    out += R"(,"geometry":)";
+    const int props = 2 + static_cast<int>(m_layer.columns.size());
+    append_geometry(out, stmt, props + 1);
+    out += R"(,"properties":{)";
+    bool first = true;
+    int index = 2;
+    for (std::size_t i = 0; i < m_keys.size(); ++i, ++index) {
+        const Column& c = m_layer.columns[i];
+        if (is_added(c.name, ranked, added)) continue;
+        if (!first) out += ',';
+        first = false;
+        out += m_keys[i];
+        append_column(out, c, stmt, index);
+    }
+    if (!stmt.is_null(props)) append_extras(out, first, m_layer, stmt.column_text(props), ranked, added);
+    append_computed(out, first, ranked, added);
+    out += "}}";
+}
+
+void FeatureWriter::append_geometry(std::string& out, const geo::Statement& stmt, int column) {
+    if (stmt.is_null(column)) {
+        out += "null";
+        return;
+    }
+    const std::string_view blob = stmt.column_blob(column);
+    if (append_geojson_geometry(out, blob)) return;
+    // AsGeoJSON(geom, 6): coordinates rounded to 6 decimals (about 0.1 m), no bbox, no CRS member.
+    if (!m_as_geojson) m_as_geojson = m_db.prepare("SELECT AsGeoJSON(?, 6, 0)");
+    m_as_geojson->reset();
+    m_as_geojson->bind_blob(1, blob.data(), blob.size());
+    const bool row = m_as_geojson->step();
+    out += !row || m_as_geojson->is_null(0) ? std::string_view("null") : m_as_geojson->column_text(0);
+}
+
 Condition& Condition::operator+=(const Condition& other) {
     sql += other.sql;
     params.insert(params.end(), other.params.begin(), other.params.end());
@@ -91,12 +220,16 @@ Condition& Condition::operator+=(const Condition& other) {
 }
 
 FeatureCursor::FeatureCursor(geo::Database& db, const Layer& layer, const FeatureQuery& query)
-    : m_layer(layer), m_stmt([&] {
+    : m_writer(db, layer), m_stmt([&] {
           geo::register_geodesy_functions(db);  // CQL2 S_DWITHIN calls geodesic_km
           std::vector<SqlValue> params;
-          const std::string sql = select_sql(layer) + filter_sql(layer, query.filter, params) + query.where.sql +
-                                  " ORDER BY t.fid LIMIT ? OFFSET ?";
+          std::string sql = feature_select_sql(layer) + filter_sql(layer, query.filter, params) + query.where.sql;
           params.insert(params.end(), query.where.params.begin(), query.where.params.end());
+          if (query.after_fid) {
+              sql += " AND t.fid > ?";
+              params.emplace_back(*query.after_fid);
+          }
+          sql += " ORDER BY t.fid LIMIT ? OFFSET ?";
           auto stmt = db.prepare(sql);
           const int next = bind_all(stmt, params);
           stmt.bind(next, query.limit).bind(next + 1, query.offset);
@@ -104,13 +237,14 @@ FeatureCursor::FeatureCursor(geo::Database& db, const Layer& layer, const Featur
       }()) {}
 
 FeatureCursor::FeatureCursor(geo::Database& db, const Layer& layer, std::vector<RankedFeature> ranked)
-    : m_layer(layer), m_stmt(db.prepare(select_sql(layer) + " AND t.fid = ?")), m_ranked(std::move(ranked)),
+    : m_writer(db, layer), m_stmt(db.prepare(feature_select_sql(layer) + " AND t.fid = ?")), m_ranked(std::move(ranked)),
       m_by_fid(true) {}
 
 bool FeatureCursor::next(std::string& out) {
     if (!m_by_fid) {
         if (!m_stmt.step()) return false;
-        append_feature(out, m_layer, m_stmt);
+        m_writer.append(out, m_stmt);
+        m_last_fid = m_stmt.column_int64(0);
         return true;
     }
     while (m_next_ranked < m_ranked.size()) {
@@ -118,7 +252,8 @@ bool FeatureCursor::next(std::string& out) {
         m_stmt.reset();
         m_stmt.bind(1, feature.fid);
         if (m_stmt.step()) {
-            append_feature(out, m_layer, m_stmt, feature.computed);
+            m_writer.append(out, m_stmt, &feature);
+            m_last_fid = feature.fid;
             return true;
         }
     }
@@ -167,11 +302,11 @@ std::optional<std::int64_t> count_features_bounded(geo::Database& db, const Laye
 }
 
 std::string feature_by_id(geo::Database& db, const Layer& layer, const std::string& id, const json& computed) {
-    auto stmt = db.prepare(select_sql(layer) + " AND t.id = ?");
+    auto stmt = db.prepare(feature_select_sql(layer) + " AND t.id = ?");
     stmt.bind(1, id);
     if (!stmt.step()) throw not_found_error("no feature '" + id + "' in " + layer.name);
     std::string out;
-    append_feature(out, layer, stmt, computed);
+    FeatureWriter(db, layer).append(out, stmt, nullptr, &computed);
     return out;
 }
 

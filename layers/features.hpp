@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,32 +35,64 @@ struct FeatureQuery {
     Condition where;
     std::int64_t limit = 100;
     std::int64_t offset = 0;
+    /// Keyset paging: only the features whose fid is above this one (before offset applies).
+    std::optional<std::int64_t> after_fid;
 };
 
-/// A feature chosen and ordered by the caller (nearest first...), with computed properties
-/// (a JSON object such as {"distance_km": 3.2}) added to its own.
+/// A feature chosen and ordered by the caller (nearest first...), with the properties the query
+/// computed added after its own (replacing any of the same name); NaN leaves one out.
 struct RankedFeature {
     std::int64_t fid = 0;
-    nlohmann::json computed;
+    double distance_km = std::numeric_limits<double>::quiet_NaN();
+    double along_km = std::numeric_limits<double>::quiet_NaN();
 };
+
+/// Writes GeoJSON Features from rows laid out as feature_select_sql() gives them, straight into
+/// the caller's string: no DOM, no allocation per feature. Geometries are read from the blobs
+/// (AsGeoJSON(geom, 6) for the few kinds it does not read itself, through `db`).
+class FeatureWriter {
+public:
+    FeatureWriter(geo::Database& db, const Layer& layer);
+
+    /// Appends the Feature of the current row of `stmt`. Properties: the layer's columns, typed,
+    /// in the layer's order; then the stored extra attributes (`props`) but "id" and those named
+    /// like a column; then `ranked`'s distances and `added`'s members (a JSON object, or null),
+    /// which replace any property of the same name.
+    void append(std::string& out, const geo::Statement& stmt, const RankedFeature* ranked = nullptr,
+                const nlohmann::json* added = nullptr);
+
+private:
+    void append_geometry(std::string& out, const geo::Statement& stmt, int column);
+
+    geo::Database& m_db;
+    const Layer& m_layer;
+    std::vector<std::string> m_keys;  ///< `"name":` of each column, written before its value
+    std::optional<geo::Statement> m_as_geojson;  // prepared at the first geometry it is needed for
+};
+
+/// SELECT of the columns FeatureWriter reads, from the layer's table as `t`, ending in "WHERE 1=1".
+std::string feature_select_sql(const Layer& layer);
 
 /// Pulls matching features one at a time as GeoJSON Feature objects, for streamed responses.
 /// It reads through `db`, which must outlive it and not be used by another thread meanwhile.
 class FeatureCursor {
 public:
-    /// The features matching `query` (filter and where), ordered by fid, limit and offset applied.
+    /// The features matching `query` (filter and where), ordered by fid, after_fid, limit and offset applied.
     FeatureCursor(geo::Database& db, const Layer& layer, const FeatureQuery& query);
     /// The given features in the given order (missing fids are skipped).
     FeatureCursor(geo::Database& db, const Layer& layer, std::vector<RankedFeature> ranked);
 
     /// Appends the next feature to `out`; false when there are no more.
     bool next(std::string& out);
+    /// The fid of the feature next() appended last.
+    std::int64_t last_fid() const { return m_last_fid; }
 
 private:
-    const Layer& m_layer;
+    FeatureWriter m_writer;
     geo::Statement m_stmt;
     std::vector<RankedFeature> m_ranked;
     std::size_t m_next_ranked = 0;
+    std::int64_t m_last_fid = 0;
     bool m_by_fid = false;
 };
 

@@ -31,10 +31,19 @@ void check_distance(double km, const char* what) {
     }
 }
 
-template <double Hit::*key>
-void sort_by(std::vector<Hit>& hits) {
-    std::sort(hits.begin(), hits.end(),
-              [](const Hit& a, const Hit& b) { return a.*key != b.*key ? a.*key < b.*key : a.fid < b.fid; });
+/// Whether `a` comes before `b` in (key, fid) order.
+bool before(double a_key, std::int64_t a_fid, double b_key, std::int64_t b_fid) {
+    return a_key != b_key ? a_key < b_key : a_fid < b_fid;
+}
+
+double key_of(const Hit& hit, HitOrder order) { return order == HitOrder::along ? hit.along_km : hit.distance_km; }
+
+auto hit_less(HitOrder order) {
+    return [order](const Hit& a, const Hit& b) { return before(key_of(a, order), a.fid, key_of(b, order), b.fid); };
+}
+
+void sort_hits(std::vector<Hit>& hits, HitOrder order) {
+    if (order != HitOrder::any) std::sort(hits.begin(), hits.end(), hit_less(order));
 }
 
 std::vector<std::vector<geo::LonLat>> lines_from_geojson(std::string_view text) {
@@ -77,8 +86,25 @@ Base find_base(geo::Database& db, const std::string& id_or_name) {
     throw input_error("base '" + id_or_name + "' matches several bases: " + names + " (use the id)");
 }
 
+HitPage hits_page(std::vector<Hit> hits, HitOrder order, const std::optional<HitKey>& after, std::size_t skip,
+                  std::size_t limit) {
+    if (after) {
+        std::erase_if(hits, [&](const Hit& h) { return !before(after->key, after->fid, key_of(h, order), h.fid); });
+    }
+    const std::size_t first = std::min(skip, hits.size());
+    const std::size_t last = first + std::min(limit, hits.size() - first);
+    const auto less = hit_less(order);
+    if (last < hits.size()) std::nth_element(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(last), hits.end(), less);
+    if (first > 0) std::nth_element(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(first), hits.begin() + static_cast<std::ptrdiff_t>(last), less);
+    std::sort(hits.begin() + static_cast<std::ptrdiff_t>(first), hits.begin() + static_cast<std::ptrdiff_t>(last), less);
+    HitPage page;
+    page.following = hits.size() - last;
+    page.hits.assign(hits.begin() + static_cast<std::ptrdiff_t>(first), hits.begin() + static_cast<std::ptrdiff_t>(last));
+    return page;
+}
+
 std::vector<Hit> within_radius(geo::Database& db, const Layer& layer, geo::LonLat centre, double radius_km,
-                               const FeatureQuery& query) {
+                               const FeatureQuery& query, HitOrder order) {
     require_points(layer, "a radius query");
     check_distance(radius_km, "radius_km");
     std::vector<Hit> hits;
@@ -114,7 +140,7 @@ std::vector<Hit> within_radius(geo::Database& db, const Layer& layer, geo::LonLa
             const double exact_km = geo::geodesic_distance_km(centre, point_from_blob(exact.column_blob(0)));
             if (exact_km <= radius_km) hits.push_back({stmt.column_int64(0), exact_km, 0});
         }
-        sort_by<&Hit::distance_km>(hits);
+        sort_hits(hits, order);
         return hits;
     }
     for_each_point(db, layer, query, {box},
@@ -123,7 +149,7 @@ std::vector<Hit> within_radius(geo::Database& db, const Layer& layer, geo::LonLa
                        if (std::abs(d - radius_km) <= margin_km) d = geo::geodesic_distance_km(centre, position);
                        if (d <= radius_km) hits.push_back({fid, d, 0});
                    });
-    sort_by<&Hit::distance_km>(hits);
+    sort_hits(hits, order);
     return hits;
 }
 
@@ -176,7 +202,7 @@ Route find_route(geo::Database& db, const std::string& id) {
 }
 
 std::vector<Hit> along_route(geo::Database& db, const Layer& layer, const Route& route, double buffer_km,
-                             const FeatureQuery& query) {
+                             const FeatureQuery& query, HitOrder order) {
     require_points(layer, "an along-route query");
     check_distance(buffer_km, "buffer_km");
     if (buffer_km > 500) throw input_error("buffer_km: expected at most 500");
@@ -186,7 +212,7 @@ std::vector<Hit> along_route(geo::Database& db, const Layer& layer, const Route&
                        const auto at = route.line.locate(position);
                        if (at.distance_km <= buffer_km) hits.push_back({fid, at.distance_km, at.along_km});
                    });
-    sort_by<&Hit::along_km>(hits);
+    sort_hits(hits, order);
     return hits;
 }
 

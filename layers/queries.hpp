@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,29 @@ struct Hit {
     double distance_km = 0;  ///< to the centre, or to the route
     double along_km = 0;     ///< along the route from its start (along_route only)
 };
+
+/// The order distance queries give: nearest first (distance_km), or along the route (along_km);
+/// ties by fid. `any`: no order (the caller pages with hits_page).
+enum class HitOrder { distance, along, any };
+
+/// Where a page of hits ended: the sort key (distance_km, or along_km along a route) and the fid
+/// of its last hit. The next page holds the hits strictly after it in (key, fid) order.
+struct HitKey {
+    double key = 0;
+    std::int64_t fid = 0;
+};
+
+/// One page of hits, in order, and how many hits follow it.
+struct HitPage {
+    std::vector<Hit> hits;
+    std::size_t following = 0;
+};
+
+/// The page of `hits` (in any order) by `order` (distance or along): the hits strictly after
+/// `after`, `skip` of them passed over, then at most `limit`. Only the page is sorted (a partial
+/// selection, not a sort of every hit).
+HitPage hits_page(std::vector<Hit> hits, HitOrder order, const std::optional<HitKey>& after, std::size_t skip,
+                  std::size_t limit);
 
 /// A base, looked up by id ("BASE-002") or by a name that matches exactly one base once case and
 /// accents are folded ("gao" -> "Sector East Headquarters, Gao"). Throws sitmap::not_found_error
@@ -45,7 +69,7 @@ Base find_base(geo::Database& db, const std::string& id_or_name);
 /// Mali) of the exact figure and near-ties may come in either order. Throws sitmap::input_error
 /// for a layer that is not made of points or a radius outside (0, 20000].
 std::vector<Hit> within_radius(geo::Database& db, const Layer& layer, geo::LonLat centre, double radius_km,
-                               const FeatureQuery& query);
+                               const FeatureQuery& query, HitOrder order = HitOrder::distance);
 
 /// The `k` features of a point layer nearest to `centre` and matching `query`, nearest first.
 std::vector<Hit> nearest(geo::Database& db, const Layer& layer, geo::LonLat centre, std::int64_t k,
@@ -67,7 +91,7 @@ Route find_route(geo::Database& db, const std::string& id);
 /// Features of a point layer within `buffer_km` of the route and matching `query`, ordered by
 /// distance along the route (from its start), ties by fid.
 std::vector<Hit> along_route(geo::Database& db, const Layer& layer, const Route& route, double buffer_km,
-                             const FeatureQuery& query);
+                             const FeatureQuery& query, HitOrder order = HitOrder::along);
 
 /// One stretch of a route and the incidents within the buffer whose closest point lies on it.
 struct ProfileSegment {
