@@ -349,7 +349,7 @@ void add_clusters(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::Til
 } // namespace
 
 std::string build_tile(geo::Database& db, const geo::TileId& tile, const std::vector<const Layer*>& layers,
-                       const Filter& filter, const TileOptions& options) {
+                       const Filter& filter, const TileOptions& options, const TilePointSource* points) {
     tile.validate();
     if (options.cluster_cell == 0 || options.extent % options.cluster_cell != 0) {
         throw input_error("tiles: the cluster cell (" + std::to_string(options.cluster_cell) +
@@ -360,7 +360,7 @@ std::string build_tile(geo::Database& db, const geo::TileId& tile, const std::ve
         auto& out = builder.add_layer(layer->name, options.extent);
         if (options.cluster && layer->name == "incidents" && tile.z < cluster_below_zoom) {
             add_clusters(out, db, tile, *layer, filter, options);
-        } else {
+        } else if (!points || !points->add_points(out, tile, *layer, filter, options)) {
             add_features(out, db, tile, *layer, filter, options);
         }
     }

@@ -308,6 +308,23 @@ int run_cli(int argc, char** argv) {
                     spdlog::warn("preparing simplified borders: {} (tiles build them when asked)", e.what());
                 }
             });
+            // The incidents in memory for tiles: until built, tiles read them from SQLite.
+            const std::jthread indexing([db_path, index = config.incident_index,
+                                         task = Readiness::begin(config.readiness, "incident index")](std::stop_token stop) {
+                try {
+                    lower_thread_priority();
+                    const auto started = std::chrono::steady_clock::now();
+                    auto db = layers::open_database(db_path, geo::Database::Mode::read_only);
+                    index->build(db, stop);
+                    if (index->ready()) {
+                        spdlog::info("incident index: {} incidents, {} MB, in {:.1f} s", index->size(),
+                                     index->memory_bytes() >> 20U,
+                                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+                    }
+                } catch (const std::exception& e) {
+                    spdlog::warn("building the incident index: {} (tiles read SQLite)", e.what());
+                }
+            });
             server.run();
             spdlog::info("sitmap stopped");
             return 0;

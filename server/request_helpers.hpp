@@ -4,6 +4,7 @@
 
 #include "geo/sqlite.hpp"
 #include "layers/filter.hpp"
+#include "layers/incident_index.hpp"
 #include "layers/layer.hpp"
 #include "server/http.hpp"
 #include "server/query.hpp"
@@ -33,6 +34,9 @@ struct ServerConfig {
     /// The start-up work still under way, for /readyz; shared by every copy of the configuration.
     /// Nothing is pending unless `sitmap serve` begins a task (Readiness::begin).
     std::shared_ptr<Readiness> readiness = std::make_shared<Readiness>();
+    /// The incidents in memory for tiles, shared by every copy of the configuration. Tiles read
+    /// SQLite until it is built (`sitmap serve` builds it in the background at start-up).
+    std::shared_ptr<layers::IncidentIndex> incident_index = std::make_shared<layers::IncidentIndex>();
 };
 
 /// This thread's read-only connection to the database (SQLite connections are not shared
