@@ -161,6 +161,19 @@ void sort_points(Store& store) {
         sorted.values.insert(sorted.values.end(), points->row(i), points->row(i) + columns);
     }
     sorted.dead.assign(live.size(), 0);
+    // Columns of unique values (ids, times) laid out again in the points' order: a tile then
+    // reads them from consecutive memory rather than from wherever each was met (cache misses
+    // were a third of a big tile's time). Values no point holds any more go with the old layout.
+    for (std::size_t c = 0; c < columns; ++c) {
+        const auto& old = store.dictionaries[c];
+        if (old.deduplicated()) continue;
+        auto fresh = ValueDictionary::unique();
+        for (std::size_t i = 0; i < sorted.size(); ++i) {
+            auto& v = sorted.values[i * columns + c];
+            v = fresh.append_from(old, v);
+        }
+        store.dictionaries[c] = std::move(fresh);
+    }
     store.sorted = std::move(sorted);
     store.recent = Points{};
     store.recent.columns = columns;

@@ -62,6 +62,22 @@ std::uint32_t ValueDictionary::append(const RowValue& value) {
     return id;
 }
 
+std::uint32_t ValueDictionary::append_from(const ValueDictionary& other, std::uint32_t id) {
+    switch (other.kind(id)) {
+        case Kind::null: return append(std::monostate{});
+        case Kind::integer: return append(other.integer(id));
+        case Kind::real: return append(other.real(id));
+        case Kind::text: return append(std::string(other.text(id)));
+    }
+    return append(std::monostate{});
+}
+
+ValueDictionary ValueDictionary::unique() {
+    ValueDictionary dictionary;
+    dictionary.m_looking_up = false;
+    return dictionary;
+}
+
 std::int64_t ValueDictionary::integer(std::uint32_t id) const noexcept {
     return static_cast<std::int64_t>(m_values[id]);
 }

@@ -29,6 +29,13 @@ public:
     /// The index of `value`, added when new (or when the column has too many values to look up).
     std::uint32_t add(const RowValue& value);
 
+    /// Appends value `id` of `other` without looking it up (to lay a column of unique values out
+    /// in the order the points are read, so a tile reads its values from consecutive memory).
+    std::uint32_t append_from(const ValueDictionary& other, std::uint32_t id);
+
+    /// An empty dictionary that does not look values up (each add() appends).
+    static ValueDictionary unique();
+
     Kind kind(std::uint32_t id) const noexcept { return m_kinds[id]; }
     std::int64_t integer(std::uint32_t id) const noexcept;
     double real(std::uint32_t id) const noexcept;
