@@ -76,6 +76,27 @@ void lower_thread_priority() noexcept {
     ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
 }
 
+/// Builds the incident index in the background (a jthread's body): until it is ready, tiles read
+/// the incidents from SQLite and /readyz waits for it (`task`).
+void build_incident_index(std::stop_token stop, const std::string& db_path,
+                          const std::shared_ptr<layers::IncidentIndex>& index, Readiness::Task task) {
+    (void)task;  // done when this returns
+    try {
+        lower_thread_priority();
+        const auto started = std::chrono::steady_clock::now();
+        auto db = layers::open_database(db_path, geo::Database::Mode::read_only);
+        index->build(db, std::move(stop));
+        if (!index->ready()) return;
+        const std::size_t size = index->size();
+        const std::size_t bytes = index->memory_bytes();
+        spdlog::info("incident index: {} incidents, {} MB ({} bytes each), in {:.1f} s", size, bytes >> 20U,
+                     size ? bytes / size : 0,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    } catch (const std::exception& e) {
+        spdlog::warn("building the incident index: {} (tiles read the incidents from SQLite)", e.what());
+    }
+}
+
 int demo(const std::string& db_path) {
     auto db = layers::open_database(db_path, geo::Database::Mode::create);
     for (const auto& summary : layers::import_default_dataset(db)) {
@@ -170,6 +191,10 @@ int run_cli(int argc, char** argv) {
     serve_cmd->add_option("--public-url", config.public_url, "Base of absolute URLs when behind a proxy");
     std::size_t tile_cache_mb = config.tile_cache_bytes >> 20U;
     serve_cmd->add_option("--tile-cache-mb", tile_cache_mb, "Tile cache budget in MiB (0: no cache)")->capture_default_str();
+    bool no_incident_index = false;
+    serve_cmd->add_flag("--no-incident-index", no_incident_index,
+                        "Build incidents tiles from SQLite only, without the in-memory incident index "
+                        "(saves about 150 bytes per incident)");
     serve_cmd->add_option("--tile-buffer", config.tile_buffer, "Tile units (of 4096) kept around each tile")
         ->capture_default_str()->check(CLI::Range(0u, 4096u));
     serve_cmd->add_option("--web", web_root, "Directory of the web map")->capture_default_str();
@@ -309,22 +334,11 @@ int run_cli(int argc, char** argv) {
                 }
             });
             // The incidents in memory for tiles: until built, tiles read them from SQLite.
-            const std::jthread indexing([db_path, index = config.incident_index,
-                                         task = Readiness::begin(config.readiness, "incident index")](std::stop_token stop) {
-                try {
-                    lower_thread_priority();
-                    const auto started = std::chrono::steady_clock::now();
-                    auto db = layers::open_database(db_path, geo::Database::Mode::read_only);
-                    index->build(db, stop);
-                    if (index->ready()) {
-                        spdlog::info("incident index: {} incidents, {} MB, in {:.1f} s", index->size(),
-                                     index->memory_bytes() >> 20U,
-                                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-                    }
-                } catch (const std::exception& e) {
-                    spdlog::warn("building the incident index: {} (tiles read SQLite)", e.what());
-                }
-            });
+            std::jthread indexing;
+            if (!no_incident_index) {
+                indexing = std::jthread(build_incident_index, db_path, config.incident_index,
+                                        Readiness::begin(config.readiness, "incident index"));
+            }
             server.run();
             spdlog::info("sitmap stopped");
             return 0;
