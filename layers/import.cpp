@@ -3,6 +3,7 @@
 #include "geo/error.hpp"
 #include "geo/gdal.hpp"
 #include "geo/geos.hpp"
+#include "layers/boundary_index.hpp"
 #include "layers/changes.hpp"
 #include "layers/layer.hpp"
 #include "layers/values.hpp"
@@ -163,87 +164,6 @@ std::optional<std::string> incident_type_from_acled(std::string_view event_type,
     if (sub == "armed_clash" || event == "battles") return std::string("direct_fire");
     return std::nullopt;
 }
-
-/// The cercles and regions held in memory as GEOS prepared geometries, for the spatial join of
-/// incidents: a bounding-box test, then a prepared point-in-polygon test, a few microseconds a point
-/// (SQL's ST_Intersects would parse each polygon's blob again for every incident).
-class BoundaryIndex {
-public:
-    explicit BoundaryIndex(geo::Database& db) {
-        load(db, "SELECT fid, id, region_id, AsBinary(geom) FROM cercles WHERE geom IS NOT NULL ORDER BY fid", m_cercles);
-        load(db, "SELECT fid, id, NULL, AsBinary(geom) FROM regions WHERE geom IS NOT NULL ORDER BY fid", m_regions);
-    }
-
-    /// Only the boundaries whose box holds the point (lon/lat), found by the R*Trees: for one incident.
-    BoundaryIndex(geo::Database& db, double x, double y) {
-        const std::array<double, 2> at{x, y};
-        load(db, "SELECT fid, id, region_id, AsBinary(geom) FROM cercles WHERE geom IS NOT NULL" + box_holds("cercles") +
-                     " ORDER BY fid", m_cercles, at);
-        load(db, "SELECT fid, id, NULL, AsBinary(geom) FROM regions WHERE geom IS NOT NULL" + box_holds("regions") +
-                     " ORDER BY fid", m_regions, at);
-    }
-
-    /// cercle_id and region_id of the point (lon/lat); empty strings when outside every cercle/region.
-    std::pair<const std::string*, const std::string*> lookup(double x, double y) const {
-        const Boundary* cercle = first_holding(m_cercles, x, y);
-        const Boundary* region = first_holding(m_regions, x, y);
-        const std::string* region_id = region ? &region->id : cercle && !cercle->region_id.empty() ? &cercle->region_id : nullptr;
-        return {cercle ? &cercle->id : nullptr, region_id};
-    }
-
-private:
-    struct PreparedDeleter {
-        void operator()(const GEOSPreparedGeometry* p) const noexcept { GEOSPreparedGeom_destroy_r(geo::geos_context(), p); }
-    };
-    struct Boundary {
-        std::string id;
-        std::string region_id;
-        double xmin = 0, ymin = 0, xmax = 0, ymax = 0;
-        geo::Geometry geometry;
-        std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter> prepared;
-    };
-
-    static std::string box_holds(const std::string& table) {
-        return " AND fid IN (SELECT pkid FROM idx_" + table + "_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?)";
-    }
-
-    static void load(geo::Database& db, const std::string& sql, std::vector<Boundary>& out,
-                     std::optional<std::array<double, 2>> at = std::nullopt) {
-        auto stmt = db.prepare(sql);
-        if (at) stmt.bind(1, (*at)[0]).bind(2, (*at)[0]).bind(3, (*at)[1]).bind(4, (*at)[1]);
-        while (stmt.step()) {
-            Boundary b;
-            b.id = stmt.column_text(1);
-            if (!stmt.is_null(2)) b.region_id = stmt.column_text(2);
-            b.geometry = geo::Geometry::from_wkb(stmt.column_blob(3));
-            GEOSContextHandle_t ctx = geo::geos_context();
-            GEOSGeom_getXMin_r(ctx, b.geometry.get(), &b.xmin);
-            GEOSGeom_getYMin_r(ctx, b.geometry.get(), &b.ymin);
-            GEOSGeom_getXMax_r(ctx, b.geometry.get(), &b.xmax);
-            GEOSGeom_getYMax_r(ctx, b.geometry.get(), &b.ymax);
-            b.prepared.reset(GEOSPrepare_r(ctx, b.geometry.get()));
-            out.push_back(std::move(b));
-        }
-    }
-
-    static const Boundary* first_holding(const std::vector<Boundary>& list, double x, double y) {
-        GEOSContextHandle_t ctx = geo::geos_context();
-        geo::Geometry point;
-        for (const auto& b : list) {
-            if (x < b.xmin || x > b.xmax || y < b.ymin || y > b.ymax) continue;
-            if (!point) {
-                GEOSCoordSequence* seq = GEOSCoordSeq_create_r(ctx, 1, 2);
-                GEOSCoordSeq_setXY_r(ctx, seq, 0, x, y);
-                point = geo::Geometry(GEOSGeom_createPoint_r(ctx, seq), "making a point");
-            }
-            if (GEOSPreparedIntersects_r(ctx, b.prepared.get(), point.get()) == 1) return &b;
-        }
-        return nullptr;
-    }
-
-    std::vector<Boundary> m_cercles;
-    std::vector<Boundary> m_regions;
-};
 
 /// A bulk load into an empty layer, inside the import's transaction: the layer's triggers
 /// (SpatiaLite's per-row R*Tree, geometry-constraint and timestamp triggers, which re-prepare SQL
@@ -476,54 +396,62 @@ struct Importer {
         return sql;
     }
 
-    ImportSummary run() {
-        const auto started = std::chrono::steady_clock::now();
-        std::vector<std::string> open_options;
-        const bool csv = options_is_csv(options);
-        if (csv) {
-            open_options = {"X_POSSIBLE_NAMES=lon,longitude,long,lng,x", "Y_POSSIBLE_NAMES=lat,latitude,y",
-                            "GEOM_POSSIBLE_NAMES=wkt,geometry,geom,the_geom", "KEEP_GEOM_COLUMNS=YES"};
+    /// The source's layer (or the result of --sql), opened with the CSV options when it is a CSV.
+    class Source {
+    public:
+        explicit Source(const ImportOptions& options)
+            : csv(options_is_csv(options)),
+              dataset(geo::Dataset::open(options.source, csv ? csv_open_options() : std::vector<std::string>{})),
+              result{dataset.get(), nullptr} {
+            if (!options.sql.empty()) {
+                result.layer = GDALDatasetExecuteSQL(dataset.get(), options.sql.c_str(), nullptr, "SQLite");
+                if (!result.layer) throw input_error("--sql on " + options.source + ": " + geo::gdal_last_error());
+                layer = result.layer;
+            } else {
+                layer = dataset.layer(options.source_layer);
+            }
+            defn = OGR_L_GetLayerDefn(layer);
+            driver = GDALGetDriverShortName(GDALGetDatasetDriver(dataset.get()));
         }
-        auto dataset = geo::Dataset::open(options.source, open_options);
-        ResultSet result{dataset.get(), nullptr};
-        OGRLayerH source = nullptr;
-        if (!options.sql.empty()) {
-            result.layer = GDALDatasetExecuteSQL(dataset.get(), options.sql.c_str(), nullptr, "SQLite");
-            if (!result.layer) throw input_error("--sql on " + options.source + ": " + geo::gdal_last_error());
-            source = result.layer;
-        } else {
-            source = dataset.layer(options.source_layer);
-        }
-        OGRFeatureDefnH defn = OGR_L_GetLayerDefn(source);
-        const std::string_view driver = GDALGetDriverShortName(GDALGetDatasetDriver(dataset.get()));
 
-        // Coordinates come in the source's CRS; sitmap stores EPSG:4326, lon/lat.
+        const bool csv;
+        geo::Dataset dataset;
+        ResultSet result;
+        OGRLayerH layer = nullptr;
+        OGRFeatureDefnH defn = nullptr;
+        std::string_view driver;
+
+    private:
+        static std::vector<std::string> csv_open_options() {
+            return {"X_POSSIBLE_NAMES=lon,longitude,long,lng,x", "Y_POSSIBLE_NAMES=lat,latitude,y",
+                    "GEOM_POSSIBLE_NAMES=wkt,geometry,geom,the_geom", "KEEP_GEOM_COLUMNS=YES"};
+        }
+    };
+
+    /// The transformation from the source's CRS (or --assume-crs) to EPSG:4326 lon/lat; none when
+    /// they are the same. A CSV with lon/lat columns and no CRS is taken as WGS84 degrees.
+    geo::CoordinateTransform transform_to_wgs84(const Source& source) const {
         geo::SpatialReference assumed;
-        OGRSpatialReferenceH source_srs = OGR_L_GetSpatialRef(source);
+        OGRSpatialReferenceH source_srs = OGR_L_GetSpatialRef(source.layer);
         if (!options.assume_crs.empty()) {
             assumed = geo::make_srs(options.assume_crs);
             source_srs = assumed.get();
         } else if (!source_srs) {
-            const bool lonlat_columns = csv && (find_field(defn, "lon") >= 0 || find_field(defn, "longitude") >= 0 ||
-                                                find_field(defn, "long") >= 0 || find_field(defn, "lng") >= 0);
-            if (!lonlat_columns) {
+            const auto has = [&](const char* name) { return find_field(source.defn, name) >= 0; };
+            if (!(source.csv && (has("lon") || has("longitude") || has("long") || has("lng")))) {
                 throw input_error(options.source + " declares no coordinate reference system: give one with "
                                   "--assume-crs (for example --assume-crs EPSG:4326 or EPSG:32630)");
             }
-            assumed = geo::make_srs("EPSG:4326");  // columns named lon/lat are WGS84 degrees
+            assumed = geo::make_srs("EPSG:4326");
             source_srs = assumed.get();
         }
         auto wgs84 = geo::make_srs("EPSG:4326");
-        geo::CoordinateTransform ct;
-        if (!OSRIsSame(source_srs, wgs84.get())) ct = geo::make_transform(source_srs, wgs84.get());
+        if (OSRIsSame(source_srs, wgs84.get())) return {};
+        return geo::make_transform(source_srs, wgs84.get());
+    }
 
-        const FieldPlan plan = plan_fields(layer, defn, options, driver);
-        // A bigger page cache for the bulk insert: the R*Tree and the indexes stay in memory.
-        // temp_store: each INSERT fires the spatial index's triggers, so SQLite keeps a statement
-        // journal for it; in memory rather than in a temporary file written for every row.
-        db.exec("PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY");  // 128 MiB
-        geo::Transaction tx(db);
-        std::optional<std::array<double, 4>> changed;  // what the import touches, for the change log
+    /// Empties the layer for a replace, and bulk-loads when it is empty and not upserted into.
+    std::optional<BulkLoad> prepare_layer(std::optional<std::array<double, 4>>& changed) {
         if (options.mode == ImportMode::replace) {
             if (auto old = layer_extent(db, layer.name)) extend(changed, *old);
             db.exec("DELETE FROM " + layer.name);
@@ -532,101 +460,149 @@ struct Importer {
         if (options.mode != ImportMode::upsert && !db.prepare("SELECT 1 FROM " + layer.name + " LIMIT 1").step()) {
             bulk.emplace(db, layer);
         }
-        const bool joins = layer.name == "incidents";
-        std::optional<BoundaryIndex> boundaries;
-        if (joins) boundaries.emplace(db);
-        auto insert = db.prepare(insert_sql(plan));
-        const std::int64_t total = OGR_L_GetFeatureCount(source, 0);
-        const int sub_event_field = find_field(defn, "sub_event_type");
+        return bulk;
+    }
 
-        OGR_L_ResetReading(source);
+    /// What importing one feature needs besides the feature.
+    struct Row {
+        const Source& source;
+        const FieldPlan& plan;
+        OGRCoordinateTransformationH ct;
+        const std::optional<BoundaryIndex>& boundaries;
+        int sub_event_field;
+        geo::Statement& insert;
+        std::optional<std::array<double, 4>>& changed;
+    };
+
+    /// The feature's id, or one made from the layer and the feature's number when the source has none.
+    std::string feature_id(const Row& row, OGRFeatureH feature, std::int64_t index) const {
+        std::string id = field_text(feature, row.plan.id_field);
+        if (!id.empty()) return id;
+        if (row.plan.id_field >= 0) fail(index, "field '" + field_name(row.source.defn, row.plan.id_field) + "' (id) is empty");
+        return layer.name + "-" + std::to_string(OGR_F_GetFID(feature) >= 0 ? OGR_F_GetFID(feature) : index);
+    }
+
+    /// Binds the layer's columns from parameter `parameter` on: derived ones from the spatial join,
+    /// the others from the source's fields (an ACLED incident type mapped to sitmap's).
+    int bind_columns(const Row& row, OGRFeatureH feature, std::int64_t index, std::array<double, 2> point,
+                     int parameter, json& props) {
+        std::pair<const std::string*, const std::string*> joined{nullptr, nullptr};
+        if (row.boundaries) joined = row.boundaries->lookup(point[0], point[1]);
+        for (std::size_t c = 0; c < layer.columns.size(); ++c) {
+            const Column& column = layer.columns[c];
+            if (column.derived) {  // the spatial join's; the others are the write API's
+                const std::string* derived = column.name == "cercle_id"   ? joined.first
+                                             : column.name == "region_id" ? joined.second
+                                                                          : nullptr;
+                if (derived) {
+                    row.insert.bind(parameter++, *derived);
+                } else {
+                    row.insert.bind_null(parameter++);
+                }
+                continue;
+            }
+            std::string value = field_text(feature, row.plan.column_field[c]);
+            if (column.name == "type" && layer.name == "incidents" && !value.empty()) {
+                const std::string token = normalise_token(value);
+                if (std::find(column.allowed.begin(), column.allowed.end(), token) == column.allowed.end()) {
+                    if (auto mapped = incident_type_from_acled(value, field_text(feature, row.sub_event_field))) {
+                        props["type_original"] = value;
+                        value = *mapped;
+                    }
+                }
+            }
+            bind_value(row.insert, parameter++, column, std::move(value), props, index, row.plan.column_source[c]);
+        }
+        return parameter;
+    }
+
+    /// The source's fields that are no column of the layer, typed, into `props`.
+    void add_extra_fields(const Row& row, OGRFeatureH feature, json& props) const {
+        for (std::size_t e = 0; e < row.plan.extra_fields.size(); ++e) {
+            const int field = row.plan.extra_fields[e];
+            if (!OGR_F_IsFieldSetAndNotNull(feature, field)) continue;
+            const OGRFieldType type = OGR_Fld_GetType(OGR_FD_GetFieldDefn(row.source.defn, field));
+            if (type == OFTInteger || type == OFTInteger64) {
+                props[row.plan.extra_names[e]] = OGR_F_GetFieldAsInteger64(feature, field);
+            } else if (type == OFTReal) {
+                props[row.plan.extra_names[e]] = OGR_F_GetFieldAsDouble(feature, field);
+            } else {
+                // An empty text is no value, as for the columns (and as most formats write a null).
+                const char* text = OGR_F_GetFieldAsString(feature, field);
+                if (*text) props[row.plan.extra_names[e]] = text;
+            }
+        }
+    }
+
+    /// Checks, converts and inserts one feature. Throws FeatureError naming the feature and field.
+    void import_feature(const Row& row, OGRFeatureH feature, std::int64_t index) {
+        json props = json::object();
+        const std::string id = feature_id(row, feature, index);
+        row.insert.bind(1, id);
+        std::array<double, 2> point{};
+        const std::string wkb = geometry_wkb(feature, row.ct, index, row.changed, point);
+        int parameter = bind_columns(row, feature, index, point, 2, props);
+        add_extra_fields(row, feature, props);
+        if (props.empty()) {
+            row.insert.bind_null(parameter++);
+        } else {
+            row.insert.bind(parameter++, props.dump(-1, ' ', false, json::error_handler_t::replace));
+        }
+        row.insert.bind_blob(parameter++, wkb.data(), wkb.size());
+        try {
+            row.insert.run();
+        } catch (const input_error& e) {
+            fail(index, std::string(e.what()) + (options.mode == ImportMode::append
+                                                      ? " (is the id '" + id + "' there already? use --mode upsert)"
+                                                      : " (id '" + id + "' twice in the source?)"));
+        }
+    }
+
+    /// Every feature of the source, each inserted or (with --skip-invalid) skipped with its reason.
+    void import_features(const Row& row) {
+        const std::int64_t total = OGR_L_GetFeatureCount(row.source.layer, 0);
+        OGR_L_ResetReading(row.source.layer);
         std::int64_t index = 0;
-        std::string value;
-        while (geo::Feature feature{OGR_L_GetNextFeature(source)}) {
+        while (geo::Feature feature{OGR_L_GetNextFeature(row.source.layer)}) {
             ++index;
             ++summary.read;
             if (options.progress && summary.read % 5000 == 0) options.progress(summary.read, total);
             try {
-                json props = json::object();
-                int parameter = 1;
-                std::string id = field_text(feature.get(), plan.id_field);
-                if (id.empty()) {
-                    if (plan.id_field >= 0) fail(index, "field '" + field_name(defn, plan.id_field) + "' (id) is empty");
-                    id = layer.name + "-" + std::to_string(OGR_F_GetFID(feature.get()) >= 0 ? OGR_F_GetFID(feature.get()) : index);
-                }
-                insert.bind(parameter++, id);
-                std::array<double, 2> point{};
-                const std::string wkb = geometry_wkb(feature.get(), ct.get(), index, changed, point);
-                std::pair<const std::string*, const std::string*> joined{nullptr, nullptr};
-                if (joins) joined = boundaries->lookup(point[0], point[1]);
-                for (std::size_t c = 0; c < layer.columns.size(); ++c) {
-                    const Column& column = layer.columns[c];
-                    if (column.derived) {  // the spatial join's; the others are the write API's
-                        const std::string* derived = column.name == "cercle_id"   ? joined.first
-                                                     : column.name == "region_id" ? joined.second
-                                                                                  : nullptr;
-                        if (derived) {
-                            insert.bind(parameter++, *derived);
-                        } else {
-                            insert.bind_null(parameter++);
-                        }
-                        continue;
-                    }
-                    const int field = plan.column_field[c];
-                    value = field_text(feature.get(), field);
-                    if (column.name == "type" && layer.name == "incidents" && !value.empty()) {
-                        const std::string token = normalise_token(value);
-                        if (std::find(column.allowed.begin(), column.allowed.end(), token) == column.allowed.end()) {
-                            if (auto mapped = incident_type_from_acled(value, field_text(feature.get(), sub_event_field))) {
-                                props["type_original"] = value;
-                                value = *mapped;
-                            }
-                        }
-                    }
-                    bind_value(insert, parameter++, column, std::move(value), props, index, plan.column_source[c]);
-                }
-                for (std::size_t e = 0; e < plan.extra_fields.size(); ++e) {
-                    const int field = plan.extra_fields[e];
-                    if (!OGR_F_IsFieldSetAndNotNull(feature.get(), field)) continue;
-                    const OGRFieldType type = OGR_Fld_GetType(OGR_FD_GetFieldDefn(defn, field));
-                    if (type == OFTInteger || type == OFTInteger64) {
-                        props[plan.extra_names[e]] = OGR_F_GetFieldAsInteger64(feature.get(), field);
-                    } else if (type == OFTReal) {
-                        props[plan.extra_names[e]] = OGR_F_GetFieldAsDouble(feature.get(), field);
-                    } else {
-                        // An empty text is no value, as for the columns (and as most formats write a null).
-                        const char* text = OGR_F_GetFieldAsString(feature.get(), field);
-                        if (*text) props[plan.extra_names[e]] = text;
-                    }
-                }
-                if (props.empty()) {
-                    insert.bind_null(parameter++);
-                } else {
-                    insert.bind(parameter++, props.dump(-1, ' ', false, json::error_handler_t::replace));
-                }
-                insert.bind_blob(parameter++, wkb.data(), wkb.size());
-                try {
-                    insert.run();
-                } catch (const input_error& e) {
-                    fail(index, std::string(e.what()) + (options.mode == ImportMode::append
-                                                              ? " (is the id '" + id + "' there already? use --mode upsert)"
-                                                              : " (id '" + id + "' twice in the source?)"));
-                }
-                insert.reset();
+                import_feature(row, feature.get(), index);
+                row.insert.reset();
                 ++summary.written;
             } catch (const FeatureError& e) {
-                insert.reset();
+                row.insert.reset();
                 if (!options.skip_invalid) throw;
                 ++summary.skipped;
                 if (summary.skipped_reasons.size() < 100) summary.skipped_reasons.emplace_back(e.what());
             }
         }
         if (options.progress) options.progress(summary.read, total);
+    }
+
+    ImportSummary run() {
+        const auto started = std::chrono::steady_clock::now();
+        const Source source(options);
+        const geo::CoordinateTransform ct = transform_to_wgs84(source);
+        const FieldPlan plan = plan_fields(layer, source.defn, options, source.driver);
+        // A bigger page cache for the bulk insert: the R*Tree and the indexes stay in memory.
+        // temp_store: each INSERT fires the spatial index's triggers, so SQLite keeps a statement
+        // journal for it; in memory rather than in a temporary file written for every row.
+        db.exec("PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY");  // 128 MiB
+        geo::Transaction tx(db);
+        std::optional<std::array<double, 4>> changed;  // what the import touches, for the change log
+        std::optional<BulkLoad> bulk = prepare_layer(changed);
+        const bool joins = layer.name == "incidents";
+        std::optional<BoundaryIndex> boundaries;
+        if (joins) boundaries.emplace(db);
+        auto insert = db.prepare(insert_sql(plan));
+        import_features({source, plan, ct.get(), boundaries, find_field(source.defn, "sub_event_type"), insert, changed});
 
         if (bulk) bulk->finish();
         if (changed) record_change(db, layer.name, *changed);
         if (joins) {
-            summary.joined = count_joined(db);
+            summary.joined = count_joined_incidents(db);
         } else if (layer.name == "cercles" || layer.name == "regions") {
             summary.joined = join_incidents_to_boundaries(db);
         }
@@ -635,37 +611,9 @@ struct Importer {
         return summary;
     }
 
-    static std::int64_t count_joined(geo::Database& db) {
-        auto count = db.prepare("SELECT count(*) FROM incidents WHERE cercle_id IS NOT NULL");
-        count.step();
-        return count.column_int64(0);
-    }
 };
 
 } // namespace
-
-std::int64_t join_incidents_to_boundaries(geo::Database& db) {
-    const BoundaryIndex boundaries(db);
-    auto select = db.prepare("SELECT fid, ST_X(geom), ST_Y(geom) FROM incidents WHERE geom IS NOT NULL");
-    auto update = db.prepare("UPDATE incidents SET cercle_id = ?, region_id = ? WHERE fid = ?");
-    while (select.step()) {
-        const auto [cercle, region] = boundaries.lookup(select.column_double(1), select.column_double(2));
-        update.bind(1, cercle ? std::optional<std::string>(*cercle) : std::nullopt)
-            .bind(2, region ? std::optional<std::string>(*region) : std::nullopt)
-            .bind(3, select.column_int64(0))
-            .run();
-        update.reset();
-    }
-    return Importer::count_joined(db);
-}
-
-std::pair<std::optional<std::string>, std::optional<std::string>> boundaries_at(geo::Database& db, double lon,
-                                                                                double lat) {
-    const BoundaryIndex boundaries(db, lon, lat);
-    const auto [cercle, region] = boundaries.lookup(lon, lat);
-    return {cercle ? std::optional<std::string>(*cercle) : std::nullopt,
-            region ? std::optional<std::string>(*region) : std::nullopt};
-}
 
 ImportSummary import_layer(geo::Database& db, const ImportOptions& options) {
     const Layer& layer = find_layer(options.layer);

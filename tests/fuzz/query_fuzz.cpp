@@ -6,8 +6,8 @@
 #include "geo/error.hpp"
 #include "geo/tile.hpp"
 #include "layers/values.hpp"
-#include "server/query.hpp"
-#include "server/request_helpers.hpp"
+#include "http/query.hpp"
+#include "api/request_helpers.hpp"
 
 #include <cstddef>
 #include <cstdint>

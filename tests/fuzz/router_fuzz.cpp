@@ -5,7 +5,7 @@
 
 #include "layers/demo.hpp"
 #include "layers/schema.hpp"
-#include "server/handlers.hpp"
+#include "api/handlers.hpp"
 
 #include <spdlog/spdlog.h>
 
