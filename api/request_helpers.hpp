@@ -3,6 +3,7 @@
 /// and the parsing of common request parameters.
 
 #include "geo/sqlite.hpp"
+#include "layers/cluster_pyramid.hpp"
 #include "layers/filter.hpp"
 #include "layers/incident_index.hpp"
 #include "layers/layer.hpp"
@@ -37,6 +38,10 @@ struct ServerConfig {
     /// The incidents in memory for tiles, shared by every copy of the configuration. Tiles read
     /// SQLite until it is built (`sitmap serve` builds it in the background at start-up).
     std::shared_ptr<layers::IncidentIndex> incident_index = std::make_shared<layers::IncidentIndex>();
+    /// The incidents' cluster cells (layers/cluster_pyramid.hpp), counted at start-up or by the
+    /// first clustered tile, then kept current from the change log; shared by every copy.
+    std::shared_ptr<layers::ClusterPyramid> clusters =
+        std::make_shared<layers::ClusterPyramid>(layers::find_layer("incidents"));
 };
 
 /// This thread's read-only connection to the database (SQLite connections are not shared

@@ -36,6 +36,10 @@ std::shared_ptr<const CachedTile> CachedTile::make(std::string bytes, bool compr
         tile->gzip_etag = strong_etag(hash, bytes.size(), "-gzip");
     }
     tile->bytes = std::move(bytes);
+    // A built tile's buffer grew by doubling: kept for minutes, it should hold no more than its
+    // bytes (the cache's budget counts sizes, and up to half of each buffer would be slack).
+    tile->bytes.shrink_to_fit();
+    tile->gzip.shrink_to_fit();
     return tile;
 }
 

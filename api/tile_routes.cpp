@@ -173,6 +173,7 @@ void tile_response(const ServerConfig& config, TileCache& cache, const RouteCont
     layers::TileOptions options;
     options.buffer = config.tile_buffer;
     options.cluster = cluster_from(ctx.query);
+    options.clusters = config.clusters.get();
 
     cache.sync(connection(config));
     const std::int64_t sequence = cache.sequence();

@@ -11,10 +11,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -110,18 +113,37 @@ void lower_thread_priority() noexcept {
     ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
 }
 
-/// Builds the borders simplified per zoom in the background rather than in the first tile of each
-/// zoom (a few seconds on official boundaries); /readyz answers 503 until they are ready (or
-/// failed: tiles then build them). Stopped and joined when the returned thread is destroyed.
-std::jthread prepare_in_background(const std::string& db_path, const std::shared_ptr<server::Readiness>& readiness) {
-    auto task = server::Readiness::begin(readiness, "simplified borders");
-    return std::jthread([db_path, task = std::move(task)](std::stop_token stop) {
+/// Builds in the background what the first tiles would otherwise wait for (a few seconds on
+/// official boundaries and a million incidents): the borders simplified per zoom, then the
+/// incidents' cluster cells. /readyz answers 503 until both are ready (or failed: tiles then build
+/// them when asked). Stopped and joined when the returned thread is destroyed.
+std::jthread prepare_in_background(const server::ServerConfig& config) {
+    auto borders = server::Readiness::begin(config.readiness, "simplified borders");
+    auto cells = server::Readiness::begin(config.readiness, "cluster cells");
+    return std::jthread([config, borders = std::move(borders), cells = std::move(cells)](std::stop_token stop) mutable {
+        lower_thread_priority();
         try {
-            lower_thread_priority();
-            auto db = layers::open_database(db_path, geo::Database::Mode::read_only);
+            auto db = layers::open_database(config.database, geo::Database::Mode::read_only);
             layers::prepare_simplified_layers(db, stop);
+            { [[maybe_unused]] const auto done = std::move(borders); }
+            if (!stop.stop_requested()) config.clusters->sync(db);
         } catch (const std::exception& e) {
-            spdlog::warn("preparing simplified borders: {} (tiles build them when asked)", e.what());
+            spdlog::warn("preparing tiles: {} (tiles build what is missing when asked)", e.what());
+        }
+    });
+}
+
+/// Hands the heap's free pages back to the system every few seconds. Tiles invalidated by writes
+/// and large pages free memory all over the heap, which glibc keeps (it returns only the top of
+/// a heap by itself): without this the server's resident memory creeps up under writes.
+std::jthread return_free_memory() {
+    return std::jthread([](std::stop_token stop) {
+        lower_thread_priority();
+        std::mutex mutex;
+        std::condition_variable_any wake;
+        std::unique_lock lock(mutex);
+        while (!wake.wait_for(lock, stop, std::chrono::seconds(5), [&stop] { return stop.stop_requested(); })) {
+            ::malloc_trim(0);
         }
     });
 }
@@ -160,7 +182,8 @@ int run_serve(ServeArguments& a) {
     server::Server server(router, a.host, a.port, a.threads, a.options);
     spdlog::info("sitmap serving {} at http://{}:{}/ with {} I/O threads and {} workers", a.db_path, a.host,
                  server.port(), a.threads, a.options.workers.workers);
-    const std::jthread preparing = prepare_in_background(a.db_path, a.config.readiness);  // before any answer
+    const std::jthread preparing = prepare_in_background(a.config);  // before any answer
+    const std::jthread trimming = return_free_memory();
     const std::jthread indexing = a.no_incident_index ? std::jthread() : index_in_background(a.db_path, a.config);
     server.run();
     spdlog::info("sitmap stopped");

@@ -4,6 +4,8 @@
 #include "http/metrics.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <exception>
@@ -136,6 +138,10 @@ Workers::Lane* Workers::next_lane(bool cheap_only)
 
 void Workers::run(bool cheap_only) noexcept
 {
+    if (!cheap_only && m_options.busy_nice > 0) {
+        const int process = ::getpriority(PRIO_PROCESS, 0);
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), std::min(process + m_options.busy_nice, 19));
+    }
     auto& ready = cheap_only ? m_cheap_ready : m_any_ready;
     std::unique_lock lock{m_mutex};
     while (true) {

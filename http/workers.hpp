@@ -40,6 +40,10 @@ struct WorkerOptions {
     /// 64 refused items pages in `scripts/bench load` (64 connections, 1M incidents): a browser
     /// map and a few analysts fill that; 128 as for tiles.
     std::size_t heavy_queue = 128;
+    /// Added to the Linux nice of the workers that build tiles and run heavy work (cheap workers and the I/O
+    /// threads keep the process's): when they fill the cores, the scheduler still lets a cheap
+    /// answer or a socket write in at once rather than after their time slices. 0: unchanged.
+    int busy_nice = 5;
 };
 
 /// 503 with Retry-After (seconds) and a JSON reason {"error":"overloaded","message":...}: the

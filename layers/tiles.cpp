@@ -3,6 +3,7 @@
 #include "geo/error.hpp"
 #include "geo/geos.hpp"
 #include "geo/mvt.hpp"
+#include "layers/cluster_pyramid.hpp"
 #include "layers/features.hpp"
 #include "layers/simplified.hpp"
 
@@ -249,6 +250,60 @@ struct Cell {
 /// Below this zoom, clustered tiles scan the covering index instead of querying the R*Tree.
 constexpr int cluster_scan_below_zoom = 7;
 
+/// A cluster cell's mean position (tile units of the tile being built), member count, and its
+/// member when it has one.
+struct ClusterPoint {
+    double x = 0;
+    double y = 0;
+    std::int64_t count = 0;
+    std::int64_t fid = 0;
+};
+
+/// Adds the cluster of the cell at global `row` and `column` of the zoom when its position lies in
+/// the tile plus buffer; a cell of one incident goes to `singles` (drawn as the incident itself).
+void add_cluster(geo::mvt::LayerBuilder& out, const TileOptions& options, std::int64_t row,
+                 std::int64_t column, const ClusterPoint& c, const std::vector<std::string>& types,
+                 const std::int64_t* by_type, std::vector<std::int64_t>& singles) {
+    const double low = -static_cast<double>(options.buffer);
+    const double high = static_cast<double>(options.extent + options.buffer);
+    if (c.x < low || c.x > high || c.y < low || c.y > high) return;
+    if (c.count == 1) {
+        singles.push_back(c.fid);
+        return;
+    }
+    auto feature = out.feature(cluster_id_base + (static_cast<std::uint64_t>(row) << 24U) + static_cast<std::uint64_t>(column),
+                               GeomType::Point);
+    feature.point({static_cast<std::int32_t>(std::lround(c.x)), static_cast<std::int32_t>(std::lround(c.y))});
+    feature.property("cluster", true).property("point_count", c.count);
+    std::string key;
+    for (std::size_t t = 0; t < types.size(); ++t) {
+        if (by_type[t] == 0) continue;
+        key = "count_" + types[t];
+        feature.property(key, by_type[t]);
+    }
+    feature.commit();
+}
+
+/// The incidents of cells that hold one, each with its properties, in fid order.
+void add_single_incidents(geo::mvt::LayerBuilder& out, geo::Database& db, const Layer& layer,
+                          const geo::TileTransform& transform, std::vector<std::int64_t>& singles) {
+    if (singles.empty()) return;
+    std::sort(singles.begin(), singles.end());
+    const auto keys = property_keys(out, layer);
+    auto one = db.prepare(select_columns(layer) + ", t.geom FROM " + layer.name + " t WHERE t.fid = ?");
+    const int geometry_column = 2 + static_cast<int>(layer.columns.size());
+    for (const std::int64_t fid : singles) {
+        one.reset();
+        one.bind(1, fid);
+        if (!one.step()) continue;  // deleted since the cells were counted
+        auto feature = out.feature(static_cast<std::uint64_t>(fid), GeomType::Point);
+        const geo::LonLat p = point_from_blob(one.column_blob(geometry_column));
+        feature.point(transform.from_lonlat(p.lon, p.lat));
+        add_properties(feature, keys, layer, one);
+        feature.commit();
+    }
+}
+
 /// Incidents grouped by cells of the zoom's global grid (see build_tile).
 void add_clusters(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::TileId& tile, const Layer& layer,
                   const Filter& filter, const TileOptions& options) {
@@ -299,51 +354,45 @@ void add_clusters(geo::mvt::LayerBuilder& out, geo::Database& db, const geo::Til
         ++c.by_type[last_type];
     }
 
-    const double low = -static_cast<double>(options.buffer);
-    const double high = static_cast<double>(options.extent + options.buffer);
     std::vector<std::int64_t> singles;
-    std::string key;
     for (std::int64_t row = -1; row <= cells_per_side; ++row) {
         for (std::int64_t column = -1; column <= cells_per_side; ++column) {
             const Cell& c = cells[static_cast<std::size_t>((row + 1) * side + column + 1)];
             if (c.count == 0) continue;
-            const double x = c.sum_x / static_cast<double>(c.count);
-            const double y = c.sum_y / static_cast<double>(c.count);
-            if (x < low || x > high || y < low || y > high) continue;
-            if (c.count == 1) {
-                singles.push_back(c.first_fid);
-                continue;
-            }
-            const auto global_row = static_cast<std::uint64_t>(row + static_cast<std::int64_t>(tile.y) * cells_per_side);
-            const auto global_column =
-                static_cast<std::uint64_t>(column + static_cast<std::int64_t>(tile.x) * cells_per_side);
-            auto feature = out.feature(cluster_id_base + (global_row << 24U) + global_column, GeomType::Point);
-            feature.point({static_cast<std::int32_t>(std::lround(x)), static_cast<std::int32_t>(std::lround(y))});
-            feature.property("cluster", true).property("point_count", c.count);
-            for (std::size_t t = 0; t < types.size(); ++t) {
-                if (c.by_type[t] == 0) continue;
-                key = "count_" + types[t];
-                feature.property(key, c.by_type[t]);
-            }
-            feature.commit();
+            const ClusterPoint point{c.sum_x / static_cast<double>(c.count), c.sum_y / static_cast<double>(c.count),
+                                     c.count, c.first_fid};
+            add_cluster(out, options, row + static_cast<std::int64_t>(tile.y) * cells_per_side,
+                        column + static_cast<std::int64_t>(tile.x) * cells_per_side, point, types, c.by_type.data(),
+                        singles);
         }
     }
-    if (singles.empty()) return;
-    // A cell of one incident shows the incident itself, with its properties.
-    std::sort(singles.begin(), singles.end());
-    const auto keys = property_keys(out, layer);
-    auto one = db.prepare(select_columns(layer) + ", t.geom FROM " + layer.name + " t WHERE t.fid = ?");
-    const int geometry_column = 2 + static_cast<int>(layer.columns.size());
-    for (const std::int64_t fid : singles) {
-        one.reset();
-        one.bind(1, fid);
-        if (!one.step()) continue;
-        auto feature = out.feature(static_cast<std::uint64_t>(fid), GeomType::Point);
-        const geo::LonLat p = point_from_blob(one.column_blob(geometry_column));
-        feature.point(transform.from_lonlat(p.lon, p.lat));
-        add_properties(feature, keys, layer, one);
-        feature.commit();
-    }
+    add_single_incidents(out, db, layer, transform, singles);
+}
+
+/// The same clusters from the cells kept in memory (no filter): the cells of the tile plus one
+/// on each side, their members never read.
+void add_clusters_from(ClusterPyramid& pyramid, geo::mvt::LayerBuilder& out, geo::Database& db,
+                       const geo::TileId& tile, const Layer& layer, const TileOptions& options) {
+    pyramid.sync(db);
+    const std::int64_t per_tile = ClusterPyramid::cells_per_tile;
+    const double scale = static_cast<double>(options.extent) / 4096.0;
+    const double to_zoom = 1.0 / static_cast<double>(std::int64_t{1} << (ClusterPyramid::finest_zoom - tile.z));
+    const double tile_x = static_cast<double>(tile.x) * 4096.0;
+    const double tile_y = static_cast<double>(tile.y) * 4096.0;
+    const std::vector<std::string>& types = layer.column("type")->allowed;
+    const std::int64_t first_column = static_cast<std::int64_t>(tile.x) * per_tile - 1;
+    const std::int64_t first_row = static_cast<std::int64_t>(tile.y) * per_tile - 1;
+    std::vector<std::int64_t> singles;
+    pyramid.for_each_cell(tile.z, first_column, first_column + per_tile + 1, first_row, first_row + per_tile + 1,
+                          [&](std::int64_t column, std::int64_t row, const ClusterPyramid::Cell& c) {
+        const double count = static_cast<double>(c.count);
+        const ClusterPoint point{(c.sum_x / count * to_zoom - tile_x) * scale, (c.sum_y / count * to_zoom - tile_y) * scale,
+                                 c.count, c.fid};
+        std::int64_t by_type[ClusterPyramid::max_types];
+        std::copy(c.by_type.begin(), c.by_type.end(), by_type);
+        add_cluster(out, options, row, column, point, types, by_type, singles);
+    });
+    add_single_incidents(out, db, layer, geo::TileTransform(tile, options.extent), singles);
 }
 
 } // namespace
@@ -359,7 +408,12 @@ std::string build_tile(geo::Database& db, const geo::TileId& tile, const std::ve
     for (const Layer* layer : layers) {
         auto& out = builder.add_layer(layer->name, options.extent);
         if (options.cluster && layer->name == "incidents" && tile.z < cluster_below_zoom) {
-            add_clusters(out, db, tile, *layer, filter, options);
+            const bool whole = filter.attributes_empty() && options.extent / options.cluster_cell == ClusterPyramid::cells_per_tile;
+            if (options.clusters && whole) {
+                add_clusters_from(*options.clusters, out, db, tile, *layer, options);
+            } else {
+                add_clusters(out, db, tile, *layer, filter, options);
+            }
         } else if (!points || !points->add_points(out, tile, *layer, filter, options)) {
             add_features(out, db, tile, *layer, filter, options);
         }

@@ -25,12 +25,18 @@ inline constexpr int cluster_below_zoom = 9;
 /// zoom's global grid), so they never collide with the fid of an incident.
 inline constexpr std::uint64_t cluster_id_base = std::uint64_t{1} << 52;
 
+class ClusterPyramid;
+
 struct TileOptions {
     std::uint32_t extent = 4096;
     std::uint32_t buffer = 64;          ///< tile units around the tile that features are kept in
     bool cluster = true;                ///< cluster incidents below cluster_below_zoom
     bool simplify = true;               ///< simplify lines and polygons below simplify_below_zoom
     std::uint32_t cluster_cell = 128;   ///< side of a cluster cell, tile units (must divide extent)
+    /// The cluster cells of all incidents, kept in memory (layers/cluster_pyramid.hpp): clustered
+    /// tiles without a filter read them instead of the incidents. Brought up to date (sync) by
+    /// the build. Null: every clustered tile reads the incidents.
+    ClusterPyramid* clusters = nullptr;
 };
 
 /// Where build_tile may take a point layer's features from instead of SQLite: an in-memory index

@@ -10,6 +10,9 @@
 #include <future>
 #include <memory>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 using namespace sitmap::server;
 using namespace std::chrono_literals;
 
@@ -93,4 +96,28 @@ TEST_CASE("workers: stop finishes the job running and drops those waiting", "[ht
     CHECK(watch.expired());  // the waiting job was destroyed, unrun
     CHECK_FALSE(dropped_ran);
     CHECK_FALSE(workers.submit(Work::cheap, [] {}));
+}
+
+TEST_CASE("workers: tile and heavy work run at a lower priority than cheap work", "[http]")
+{
+    Workers workers({.workers = 1, .busy_nice = 5});
+    const auto nice_of = [&](Work work) {
+        std::promise<int> nice;
+        auto got = nice.get_future();
+        REQUIRE(workers.submit(work, [&nice] {
+            errno = 0;
+            nice.set_value(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())));
+        }));
+        REQUIRE(got.wait_for(5s) == std::future_status::ready);
+        return got.get();
+    };
+    const int process = ::getpriority(PRIO_PROCESS, 0);
+    CHECK(nice_of(Work::heavy) == std::min(process + 5, 19));
+    CHECK(nice_of(Work::tiles) == std::min(process + 5, 19));
+    // With the only other worker busy, a cheap job runs on the cheap worker.
+    std::promise<void> release_promise, busy;
+    REQUIRE(workers.submit(Work::heavy, blocking(busy, release_promise.get_future().share())));
+    REQUIRE(busy.get_future().wait_for(5s) == std::future_status::ready);
+    CHECK(nice_of(Work::cheap) == process);
+    release_promise.set_value();
 }
