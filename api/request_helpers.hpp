@@ -5,6 +5,7 @@
 #include "geo/sqlite.hpp"
 #include "layers/cluster_pyramid.hpp"
 #include "layers/filter.hpp"
+#include "layers/incident_index.hpp"
 #include "layers/layer.hpp"
 #include "http/http.hpp"
 #include "http/query.hpp"
@@ -34,6 +35,9 @@ struct ServerConfig {
     /// The start-up work still under way, for /readyz; shared by every copy of the configuration.
     /// Nothing is pending unless `sitmap serve` begins a task (Readiness::begin).
     std::shared_ptr<Readiness> readiness = std::make_shared<Readiness>();
+    /// The incidents in memory for tiles, shared by every copy of the configuration. Tiles read
+    /// SQLite until it is built (`sitmap serve` builds it in the background at start-up).
+    std::shared_ptr<layers::IncidentIndex> incident_index = std::make_shared<layers::IncidentIndex>();
     /// The incidents' cluster cells (layers/cluster_pyramid.hpp), counted at start-up or by the
     /// first clustered tile, then kept current from the change log; shared by every copy.
     std::shared_ptr<layers::ClusterPyramid> clusters =

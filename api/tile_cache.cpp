@@ -43,6 +43,12 @@ std::shared_ptr<const CachedTile> CachedTile::make(std::string bytes, bool compr
     return tile;
 }
 
+std::shared_ptr<const CachedTile> CachedTile::with_gzip() const {
+    auto tile = std::make_shared<CachedTile>(*this);
+    if (tile->gzip.empty() && !tile->bytes.empty()) tile->gzip = gzip_compress(tile->bytes);
+    return tile;
+}
+
 namespace {
 
 // Every cache of the process adds its own to these, and takes it back when it goes.
@@ -208,12 +214,22 @@ void TileCache::find_or_build(const std::string& key, std::vector<std::string> l
     }
     auto ticket = std::make_shared<Ticket>(*this, key, flight);
     auto job = [this, ticket, key, layers = std::move(layers), bounds, sequence, build = std::move(build)]() mutable {
+        std::shared_ptr<const CachedTile> tile;
         try {
-            auto tile = build();
-            insert(key, std::move(layers), bounds, tile, sequence);
-            ticket->land({std::move(tile), nullptr, false});
+            tile = build();
+            insert(key, layers, bounds, tile, sequence);
         } catch (...) {
             ticket->land({nullptr, std::current_exception(), false});
+            return;
+        }
+        ticket->land({tile, nullptr, false});
+        // The answers have gone with the bytes as built: compress what the cache keeps now.
+        if (m_budget > 0 && tile->gzip.empty() && !tile->bytes.empty()) {
+            try {
+                insert(key, std::move(layers), bounds, tile->with_gzip(), sequence);
+            } catch (...) {
+                // the raw tile stays cached; gzip clients get it uncompressed
+            }
         }
     };
     if (!start(std::move(job))) {

@@ -34,6 +34,9 @@ struct CachedTile {
     /// Hashes the bytes once for both ETags, and compresses them when `compress` is set (a tile
     /// nobody keeps and the client takes uncompressed is not worth compressing).
     static std::shared_ptr<const CachedTile> make(std::string bytes, bool compress = true);
+
+    /// A copy with its gzip made (when it had none).
+    std::shared_ptr<const CachedTile> with_gzip() const;
 };
 
 /// What the cache has done since it started.
@@ -78,7 +81,9 @@ public:
     void insert(const std::string& key, std::vector<std::string> layers, const geo::BBox& bounds,
                 std::shared_ptr<const CachedTile> tile, std::int64_t sequence);
 
-    /// Makes a tile on a miss (called without the cache's lock held).
+    /// Makes a tile on a miss (called without the cache's lock held). A tile built without its
+    /// gzip is answered as built, then compressed on the same thread and kept compressed: no
+    /// answer waits for a compression it does not use.
     using Builder = std::function<std::shared_ptr<const CachedTile>()>;
 
     /// What a lookup answers: the tile, or the exception its build threw (Refused when the

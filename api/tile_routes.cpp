@@ -188,11 +188,15 @@ void tile_response(const ServerConfig& config, TileCache& cache, const RouteCont
                 "GET " + std::string(ctx.path)};
     // Clusters read one cell beyond the tile, other features the buffer: invalidate over the wider.
     const double margin = std::max<double>(options.buffer, options.cluster ? options.cluster_cell : 0);
-    // Compressed now only when it is kept or asked for: a cold tile served raw is not gzipped.
-    const bool compress = ask.gzip || cache.budget() > 0;
-    auto build = [config, tile, list, filter, options, compress] {
-        // The connection of the worker that builds: the tile reads the data as it is then.
-        return CachedTile::make(layers::build_tile(connection(config), tile, list, filter, options), compress);
+    // Compressed now only for a client that takes gzip; the cache compresses what it keeps after
+    // the answer has gone (TileCache::find_or_build).
+    auto build = [config, tile, list, filter, options, sequence, compress = ask.gzip] {
+        // The connection of the worker that builds: the tile reads the data as it is then. The
+        // incident index first applies the changes this request's cache lookup has seen.
+        auto& db = connection(config);
+        config.incident_index->sync(db, sequence);
+        return CachedTile::make(layers::build_tile(db, tile, list, filter, options, config.incident_index.get()),
+                                compress);
     };
     auto done = [ask = std::move(ask), respond = std::move(respond)](TileCache::Result result) {
         respond(result.error ? tile_failed(result.error, ask) : tile_answer(*result.tile, result.tile, ask, result.hit));

@@ -41,6 +41,7 @@ struct ServeArguments {
     std::string read_access = "public";
     server::ServerOptions options;
     double read_timeout = 30;
+    bool no_incident_index = false;
 };
 
 void add_http_options(CLI::App* serve, ServeArguments& a) {
@@ -51,6 +52,9 @@ void add_http_options(CLI::App* serve, ServeArguments& a) {
         ->capture_default_str()->check(CLI::Range(1u, 256u));
     serve->add_option("--public-url", a.config.public_url, "Base of absolute URLs when behind a proxy");
     serve->add_option("--tile-cache-mb", a.tile_cache_mb, "Tile cache budget in MiB (0: no cache)")->capture_default_str();
+    serve->add_flag("--no-incident-index", a.no_incident_index,
+                    "Build incidents tiles from SQLite only, without the in-memory incident index "
+                    "(saves about 150 bytes per incident)");
     serve->add_option("--tile-buffer", a.config.tile_buffer, "Tile units (of 4096) kept around each tile")
         ->capture_default_str()->check(CLI::Range(0u, 4096u));
     serve->add_option("--web", a.web_root, "Directory of the web map")->capture_default_str();
@@ -144,6 +148,28 @@ std::jthread return_free_memory() {
     });
 }
 
+/// Builds the incident index in the background: until it is ready, tiles read the incidents from
+/// SQLite and /readyz waits for it. Stopped and joined when the returned thread is destroyed.
+std::jthread index_in_background(const std::string& db_path, const server::ServerConfig& config) {
+    auto task = server::Readiness::begin(config.readiness, "incident index");
+    return std::jthread([db_path, index = config.incident_index, task = std::move(task)](std::stop_token stop) {
+        try {
+            lower_thread_priority();
+            const auto started = std::chrono::steady_clock::now();
+            auto db = layers::open_database(db_path, geo::Database::Mode::read_only);
+            index->build(db, std::move(stop));
+            if (!index->ready()) return;
+            const std::size_t size = index->size();
+            const std::size_t bytes = index->memory_bytes();
+            spdlog::info("incident index: {} incidents, {} MB ({} bytes each), in {:.1f} s", size, bytes >> 20U,
+                         size ? bytes / size : 0,
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        } catch (const std::exception& e) {
+            spdlog::warn("building the incident index: {} (tiles read the incidents from SQLite)", e.what());
+        }
+    });
+}
+
 int run_serve(ServeArguments& a) {
     complete_config(a);
     server::Router router;
@@ -158,6 +184,7 @@ int run_serve(ServeArguments& a) {
                  server.port(), a.threads, a.options.workers.workers);
     const std::jthread preparing = prepare_in_background(a.config);  // before any answer
     const std::jthread trimming = return_free_memory();
+    const std::jthread indexing = a.no_incident_index ? std::jthread() : index_in_background(a.db_path, a.config);
     server.run();
     spdlog::info("sitmap stopped");
     return 0;

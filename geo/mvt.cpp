@@ -174,19 +174,25 @@ FeatureBuilder& FeatureBuilder::ring(std::span<const TilePoint> pts) {
 }
 
 void FeatureBuilder::add_tag(PropertyKey key, std::string_view encoded_value) {
-    assert(m_open);
+    property_at(key, m_layer->value_index(encoded_value));
+}
+
+FeatureBuilder& FeatureBuilder::property_at(PropertyKey key, std::uint32_t value_index) {
+    assert(m_open && value_index < m_layer->m_value_order.size());
     const std::uint32_t k = key.m_index ? *key.m_index : m_layer->key_index(key.m_name);
-    const std::uint32_t v = m_layer->value_index(encoded_value);
+    const std::uint32_t v = value_index;
+    m_last_value = v;
     auto& tags = m_layer->m_tags;
     // The spec wants each key at most once per feature: a repeated key replaces the value.
     for (std::size_t i = 0; i < tags.size(); i += 2) {
         if (tags[i] == k) {
             tags[i + 1] = v;
-            return;
+            return *this;
         }
     }
     tags.push_back(k);
     tags.push_back(v);
+    return *this;
 }
 
 FeatureBuilder& FeatureBuilder::property(PropertyKey key, std::string_view value) {

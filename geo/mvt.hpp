@@ -127,6 +127,14 @@ public:
         }
     }
 
+    /// The layer's index of the value the last property() call added (for property(key, index)).
+    /// It stays valid for the layer as long as this feature is committed, not rolled back.
+    [[nodiscard]] std::uint32_t last_value_index() const noexcept { return m_last_value; }
+
+    /// Adds a property whose value the layer already holds: an index from last_value_index() of
+    /// a committed feature of the same layer. Spares encoding and looking up the value again.
+    FeatureBuilder& property_at(PropertyKey key, std::uint32_t value_index);
+
     /// True when the feature has geometry that commit() would write.
     [[nodiscard]] bool has_geometry() const noexcept;
 
@@ -156,6 +164,7 @@ private:
     TilePoint m_cursor{};           // the spec's cursor, shared by all parts of the feature
     std::size_t m_key_mark;         // layer key/value counts when the feature began, for rollback
     std::size_t m_value_mark;
+    std::uint32_t m_last_value = 0;
 };
 
 /// Builds one layer of a tile. Owned by its TileBuilder; get it from TileBuilder::add_layer().

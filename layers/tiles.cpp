@@ -398,7 +398,7 @@ void add_clusters_from(ClusterPyramid& pyramid, geo::mvt::LayerBuilder& out, geo
 } // namespace
 
 std::string build_tile(geo::Database& db, const geo::TileId& tile, const std::vector<const Layer*>& layers,
-                       const Filter& filter, const TileOptions& options) {
+                       const Filter& filter, const TileOptions& options, const TilePointSource* points) {
     tile.validate();
     if (options.cluster_cell == 0 || options.extent % options.cluster_cell != 0) {
         throw input_error("tiles: the cluster cell (" + std::to_string(options.cluster_cell) +
@@ -414,7 +414,7 @@ std::string build_tile(geo::Database& db, const geo::TileId& tile, const std::ve
             } else {
                 add_clusters(out, db, tile, *layer, filter, options);
             }
-        } else {
+        } else if (!points || !points->add_points(out, tile, *layer, filter, options)) {
             add_features(out, db, tile, *layer, filter, options);
         }
     }

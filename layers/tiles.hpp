@@ -5,6 +5,7 @@
 /// shared borders stay identical on both sides), repair what rounding made invalid, encode.
 /// Incidents are clustered at low zoom.
 
+#include "geo/mvt.hpp"
 #include "geo/sqlite.hpp"
 #include "geo/tile.hpp"
 #include "layers/filter.hpp"
@@ -38,6 +39,20 @@ struct TileOptions {
     ClusterPyramid* clusters = nullptr;
 };
 
+/// Where build_tile may take a point layer's features from instead of SQLite: an in-memory index
+/// (layers/incident_index.hpp), or another backend's own. It answers what build_tile's SQLite path
+/// answers for unclustered points: the same features with the same properties (in its own order).
+class TilePointSource {
+public:
+    virtual ~TilePointSource() = default;
+
+    /// Adds to `out` every feature of `layer` in the tile plus `options.buffer` that matches the
+    /// filter's attributes, as build_tile does. False (and nothing added) when this source cannot
+    /// answer for the layer (another layer, or not built yet): the caller then reads SQLite.
+    virtual bool add_points(geo::mvt::LayerBuilder& out, const geo::TileId& tile, const Layer& layer,
+                            const Filter& filter, const TileOptions& options) const = 0;
+};
+
 /// The MVT 2.1 bytes of one tile holding the given layers (a tile layer per layer, in the order
 /// given). An empty string when no feature falls in the tile. The filter's time/type/target apply
 /// to incidents; its bbox is ignored (the tile is the box).
@@ -55,8 +70,10 @@ struct TileOptions {
 /// of its members with properties cluster=true, point_count, and count_<type> for every type met.
 /// A cell is complete in every tile that shows it (its members are read beyond the buffer), so
 /// neighbouring tiles draw the same cluster at the same place.
+/// Unclustered points come from `points` when it answers for their layer, else from `db`.
 /// Throws sitmap::input_error for an invalid tile.
 std::string build_tile(geo::Database& db, const geo::TileId& tile, const std::vector<const Layer*>& layers,
-                       const Filter& filter, const TileOptions& options = {});
+                       const Filter& filter, const TileOptions& options = {},
+                       const TilePointSource* points = nullptr);
 
 } // namespace sitmap::layers

@@ -193,3 +193,27 @@ TEST_CASE("tile cache: the bytes and entries gauges follow inserts, evictions an
     CHECK(bytes.value() == bytes_before);
     CHECK(entries.value() == entries_before);
 }
+
+TEST_CASE("tile cache: a tile built raw is answered raw, then kept compressed for the next asker", "[db]") {
+    sitmap::test::TempDir dir;
+    auto writer = sitmap::layers::open_database(dir.file("map.sqlite"), Database::Mode::create);
+    TileCache cache(1 << 20);
+    cache.sync(writer);
+    const std::string bytes(4096, 'x');
+    std::shared_ptr<const CachedTile> answered;
+    cache.find_or_build(
+        "raw", {"incidents"}, BBox{0, 0, 1, 1}, cache.sequence(), [&] { return CachedTile::make(bytes, false); },
+        [&](TileCache::Result result) { answered = result.tile; },
+        [](std::function<void()> job) {
+            job();
+            return true;
+        });
+    REQUIRE(answered);
+    CHECK(answered->gzip.empty());  // the answer did not wait for a compression it does not use
+    const auto kept = cache.find("raw");
+    REQUIRE(kept);
+    CHECK(kept->bytes == bytes);
+    CHECK_FALSE(kept->gzip.empty());
+    CHECK(kept->gzip.size() < bytes.size());
+    CHECK(kept->etag == answered->etag);
+}
