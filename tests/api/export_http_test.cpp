@@ -34,6 +34,22 @@ std::string database_with_incidents(const TempDir& dir, int count) {
     return db_path;
 }
 
+/// GET `target` on a new connection, the whole response read: a plain Beast read without a body
+/// limit (the test client's limit is for small bodies).
+http::response<http::string_body> get_whole(unsigned short port, const std::string& target) {
+    boost::asio::io_context io;
+    boost::beast::tcp_stream stream(io);
+    stream.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    http::request<http::empty_body> request{http::verb::get, target, 11};
+    request.set(http::field::host, "127.0.0.1");
+    http::write(stream, request);
+    boost::beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(boost::none);
+    http::read(stream, buffer, parser);
+    return parser.release();
+}
+
 /// A process's anonymous resident memory (RssAnon: heap and stacks, not the pages of the
 /// database file it maps), in KiB.
 long anon_rss_kib(pid_t pid) {
@@ -136,18 +152,7 @@ TEST_CASE("export over HTTP: memory stays flat while a large layer streams", "[d
     REQUIRE(HttpClient(server.port()).get("/readyz").result_int() == 200);
     const long before = anon_rss_kib(server.pid());
     PeakSampler sampler(server.pid());
-    // A plain Beast read without a body limit (the test client's limit is for small bodies).
-    boost::asio::io_context io;
-    boost::beast::tcp_stream stream(io);
-    stream.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
-    http::request<http::empty_body> request{http::verb::get, "/export/incidents.geojson", 11};
-    request.set(http::field::host, "127.0.0.1");
-    http::write(stream, request);
-    boost::beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(boost::none);
-    http::read(stream, buffer, parser);
-    const auto& response = parser.get();
+    const auto response = get_whole(server.port(), "/export/incidents.geojson");
     REQUIRE(response.result_int() == 200);
     const long after = sampler.stop();
     const auto bytes = response.body().size();
@@ -176,17 +181,7 @@ namespace {
 /// Sends GET `target` on a new connection and reads the response to its end; returns the seconds taken.
 double seconds_to_read_all(unsigned short port, const std::string& target) {
     const auto started = std::chrono::steady_clock::now();
-    boost::asio::io_context io;
-    boost::beast::tcp_stream stream(io);
-    stream.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-    http::request<http::empty_body> request{http::verb::get, target, 11};
-    request.set(http::field::host, "127.0.0.1");
-    http::write(stream, request);
-    boost::beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(boost::none);
-    http::read(stream, buffer, parser);
-    REQUIRE(parser.get().result_int() == 200);
+    REQUIRE(get_whole(port, target).result_int() == 200);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
