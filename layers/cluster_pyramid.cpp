@@ -45,25 +45,32 @@ void add_cell(ClusterPyramid::Cell& into, const ClusterPyramid::Cell& cell) {
 
 } // namespace
 
-ClusterPyramid::ClusterPyramid(const Layer& layer) : m_layer(layer), m_levels(finest_zoom + 1) {
+namespace {
+
+const std::vector<std::string>& type_values(const Layer& layer) {
     const Column* type = layer.column("type");
-    if (type == nullptr || type->allowed.size() > max_types) {
+    if (type == nullptr || type->allowed.size() > ClusterPyramid::max_types) {
         throw internal_error("cluster cells: layer " + layer.name + " needs a type column of at most " +
-                             std::to_string(max_types) + " values");
+                             std::to_string(ClusterPyramid::max_types) + " values");
     }
+    return type->allowed;
 }
 
+} // namespace
+
+ClusterPyramid::ClusterPyramid(const Layer& layer)
+    : m_layer(layer), m_types(type_values(layer)), m_levels(finest_zoom + 1) {}
+
 void ClusterPyramid::add_point(Level& level, std::int64_t fid, std::string_view type, std::string_view blob) const {
-    const auto& types = m_layer.column("type")->allowed;
-    const auto found = std::find(types.begin(), types.end(), type);
-    if (found == types.end()) throw internal_error("incidents: unknown type '" + std::string(type) + "'");
+    const auto found = std::find(m_types.begin(), m_types.end(), type);
+    if (found == m_types.end()) throw internal_error("incidents: unknown type '" + std::string(type) + "'");
     const auto [x, y] = finest_position(point_from_blob(blob));
     Cell& cell = level[cell_key(finest_cell(x), finest_cell(y))];
     cell.fid = cell.count == 0 ? fid : 0;
     ++cell.count;
     cell.sum_x += x;
     cell.sum_y += y;
-    ++cell.by_type[static_cast<std::size_t>(found - types.begin())];
+    ++cell.by_type[static_cast<std::size_t>(found - m_types.begin())];
 }
 
 void ClusterPyramid::count_all(geo::Database& db) {

@@ -65,6 +65,7 @@ private:
                      std::int64_t last_row);
 
     const Layer& m_layer;
+    const std::vector<std::string>& m_types;  // the layer's type values, a cell's by_type order
     std::vector<Level> m_levels;  // by zoom
     std::int64_t m_sequence = -1;  // the last change applied; -1 before the first count
     mutable std::shared_mutex m_mutex;
